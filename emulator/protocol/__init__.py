@@ -1,0 +1,21 @@
+"""Pure protocol state machines: no I/O, no clock, no randomness.
+
+Each takes one input and returns outputs (messages, timers, events); the node
+runtime and the simulator carry the outputs out.
+"""
+from .election import Elector, Status
+from .messages import (
+    Candidate, DropToken, Elected, InjectToken, LinkDown, LinkUp, Marker, PersistEpoch,
+    ProtocolViolation, Received, Report, Send, SetTimer, Side, SnapshotId, StartElection,
+    StartSnapshot, TimerFired, Token,
+)
+from .node import NodeProtocol
+from .snapshot import SnapshotRecorder
+from .token import HOLD_TIMER, TokenKeeper
+
+__all__ = [
+    "Candidate", "DropToken", "Elected", "Elector", "HOLD_TIMER", "InjectToken", "LinkDown",
+    "LinkUp", "Marker", "NodeProtocol", "PersistEpoch", "ProtocolViolation", "Received",
+    "Report", "Send", "SetTimer", "Side", "SnapshotId", "SnapshotRecorder", "StartElection",
+    "StartSnapshot", "Status", "TimerFired", "Token", "TokenKeeper",
+]

@@ -1,0 +1,93 @@
+"""One node's protocol: token, snapshot and election composed, still pure.
+
+Theory of operation
+-------------------
+The three protocols share one fact, the node's fence (highest epoch seen):
+an election round raises it, so tokens older than the round are dropped; a
+token's epoch raises it too. This class routes each input to the protocol that
+owns it and passes the fence between them; it owns no state of its own beyond
+that wiring. ``handle`` takes one input and returns the outputs, in order, for
+the runtime or the simulator to carry out (the sans-I/O style of h11 and of
+etcd's raft ``Step``/``Ready``).
+"""
+from __future__ import annotations
+
+from .election import Elector, Status
+from .messages import (
+    Candidate, DropToken, Elected, InjectToken, Input, LinkDown, LinkUp, Marker,
+    Output, ProtocolViolation, Received, Report, Side, StartElection, StartSnapshot,
+    TimerFired, Token,
+)
+from .snapshot import SnapshotRecorder
+from .token import HOLD_TIMER, TokenKeeper
+
+
+class NodeProtocol:
+    def __init__(self, node_id: int, *, epoch: int = 0, hold_ns: int = 0,
+                 fencing: bool = True, announce: bool = True) -> None:
+        self.node_id = node_id
+        self.token = TokenKeeper(epoch, hold_ns, fencing)
+        self.snapshot = SnapshotRecorder()
+        self.election = Elector(node_id, announce)
+
+    @property
+    def epoch(self) -> int:
+        return self.token.epoch
+
+    @property
+    def role(self) -> str:
+        return self.election.status.value
+
+    def handle(self, event: Input) -> list[Output]:
+        if isinstance(event, Received):
+            return self._on_message(event.side, event.message)
+        if isinstance(event, TimerFired):
+            if event.name != HOLD_TIMER:
+                raise ProtocolViolation(f"unknown timer {event.name!r}")
+            return self.token.on_hold_expired()
+        if isinstance(event, LinkDown):
+            outputs: list[Output] = [Report("link_down", {"side": event.side.value})]
+            if event.side is Side.RIGHT:
+                outputs += self.token.on_right_link(False)
+            return outputs
+        if isinstance(event, LinkUp):
+            outputs = [Report("rewired", {"side": event.side.value})]
+            if event.side is Side.RIGHT:
+                outputs += self.token.on_right_link(True)
+            return outputs
+        if isinstance(event, StartSnapshot):
+            return self.snapshot.start(event.sid, self.token.held_epochs(), self.epoch)
+        if isinstance(event, StartElection):
+            return [Report("election_start", {"round": event.round})] + self._election_step(
+                event.round, self.election.on_start, event.round)
+        if isinstance(event, DropToken):
+            return self.token.drop()
+        if isinstance(event, InjectToken):
+            return self.token.inject()
+        raise ProtocolViolation(f"unknown input {event!r}")
+
+    def _on_message(self, side: Side, message) -> list[Output]:
+        if isinstance(message, Token):
+            self.snapshot.on_token(side, message.epoch)
+            return self.token.on_token(message)
+        if isinstance(message, Marker):
+            return self.snapshot.on_marker(side, message.sid, self.token.held_epochs(),
+                                           self.epoch)
+        if isinstance(message, Candidate):
+            return self._election_step(message.round, self.election.on_candidate, message)
+        if isinstance(message, Elected):
+            return self._election_step(message.round, self.election.on_elected, message)
+        raise ProtocolViolation(f"unknown message {message!r}")
+
+    def _election_step(self, round_: int, step, argument) -> list[Output]:
+        # A round older than the fence is over: a later round or its token was seen.
+        if round_ < self.epoch:
+            return [Report("election_stale", {"round": round_, "node_epoch": self.epoch,
+                                              "message": type(argument).__name__})]
+        # A round is an epoch: seeing it fences every older token (DESIGN: fencing).
+        outputs = self.token.observe_epoch(round_)
+        was_leader = self.election.status is Status.LEADER
+        outputs += step(argument)
+        if self.election.status is Status.LEADER and not was_leader:
+            outputs += self.token.create(self.election.round)
+        return outputs
