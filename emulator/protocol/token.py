@@ -75,9 +75,11 @@ class TokenKeeper:
             return [Report("token_blocked", {"epoch": self.held[0].epoch,
                                              "hop": self.held[0].hop})]
         token = self.held.pop(0).passed()
+        # Reported before it is sent: the runtime stamps events as it meets them, and
+        # the pass must not appear to happen after the receiver already holds it.
         outputs: list[Output] = [
-            Send(Side.RIGHT, token),
             Report("token_passed", {"epoch": token.epoch, "hop": token.hop}),
+            Send(Side.RIGHT, token),
         ]
         if self.held:
             outputs.append(SetTimer(HOLD_TIMER, self.hold_ns))

@@ -1,0 +1,1 @@
+"""The node process: the only code inside a node that does I/O."""

@@ -1,0 +1,43 @@
+"""The node's control connection: what the harness says to a node, and back.
+
+Harness -> node: a protocol command (StartSnapshot, StartElection, DropToken,
+InjectToken) or one of the runtime commands below. Node -> harness: events, as
+``(t_ns, kind, fields)`` tuples stamped with ``time.monotonic_ns()``, one clock
+shared by every process on the machine. The control connection is the harness's
+own pipe, so it carries pickles; ring links never do.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..protocol.messages import Side
+
+
+@dataclass(frozen=True, slots=True)
+class NodeSpec:
+    """Everything a node process is started with (besides its three connections)."""
+
+    pos: int
+    node_id: int
+    hold_ns: int
+    fencing: bool
+    announce: bool
+    state_path: str
+    # Under fork a child inherits every descriptor the harness holds; these are the
+    # other nodes' pipe ends, closed first thing so that no death is hidden.
+    inherited_fds: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Rewire:
+    """A new link for ``side`` follows on the control connection as a passed fd."""
+
+    side: Side
+
+
+@dataclass(frozen=True, slots=True)
+class Shutdown:
+    """Report statistics, close the links and exit 0."""
+
+
+Event = tuple  # (t_ns, kind, fields)

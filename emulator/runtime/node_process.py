@@ -1,0 +1,234 @@
+"""The node process: real links, real timers, one protocol state machine.
+
+This is the only code inside a node that does I/O. It waits (one epoll
+selector, the same readiness as ``multiprocessing.connection.wait`` without
+rebuilding it every call) on its two ring links and its control connection,
+fires due timers, decodes frames, feeds the ``NodeProtocol`` and carries out
+its outputs, and reports every event to the harness stamped with
+``time.monotonic_ns()``.
+
+Failure is expected here and becomes events: EOF or a reset on a link is
+``link_down``; a frame that does not decode is ``bad_frame`` and is dropped; a
+failed send is ``link_down`` plus ``message_lost``. EOF on the control
+connection means the harness is gone, and the node exits rather than orphan
+itself. SIGTERM is caught so the node can say goodbye (``node_stopping``),
+which is exactly what SIGKILL does not allow.
+"""
+from __future__ import annotations
+
+import os
+import selectors
+import signal
+import socket
+import sys
+import time
+from collections import Counter
+from multiprocessing import reduction
+from multiprocessing.connection import Connection
+
+from ..protocol import (
+    LinkDown, LinkUp, NodeProtocol, PersistEpoch, Received, Report, Send,
+    SetTimer, Side, TimerFired,
+)
+from .codec import MAX_FRAME, BadFrame, decode, encode
+from .control import NodeSpec, Rewire, Shutdown
+from .state_file import EpochFile
+
+_LINK_ERRORS = (EOFError, ConnectionResetError, BrokenPipeError)
+
+
+def node_main(spec: NodeSpec, control: Connection, left: Connection | None,
+              right: Connection | None) -> None:
+    """Entry point of a node process (the ``multiprocessing.Process`` target)."""
+    for fd in spec.inherited_fds:
+        try:
+            os.close(fd)
+        except OSError:  # already closed: it was never ours to worry about
+            pass
+    # Ctrl-C reaches the whole process group; stopping nodes is the harness's job.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    runtime = NodeRuntime(spec, control, left, right)
+    runtime.run()
+    if runtime.terminated:
+        sys.exit(128 + signal.SIGTERM)
+
+
+class NodeRuntime:
+    def __init__(self, spec: NodeSpec, control: Connection, left: Connection | None,
+                 right: Connection | None) -> None:
+        self.spec = spec
+        self.control = control
+        self.epoch_file = EpochFile(spec.state_path)
+        self.protocol = NodeProtocol(spec.node_id, epoch=self.epoch_file.load(),
+                                     hold_ns=spec.hold_ns, fencing=spec.fencing,
+                                     announce=spec.announce)
+        self.selector = selectors.DefaultSelector()
+        self.links: dict[Side, Connection | None] = {Side.LEFT: None, Side.RIGHT: None}
+        self.timers: dict[str, int] = {}
+        self.sent: Counter[str] = Counter()
+        self.received: Counter[str] = Counter()
+        self.running = True
+        self.terminated = False
+        self.selector.register(control, selectors.EVENT_READ, "control")
+        # SIGTERM wakes the selector through a socket (set_wakeup_fd), so the loop
+        # ends between two steps: a handler that raised could cut a frame in half.
+        self._wakeup_read, self._wakeup_write = socket.socketpair()
+        for end in (self._wakeup_read, self._wakeup_write):
+            end.setblocking(False)
+        signal.set_wakeup_fd(self._wakeup_write.fileno())
+        signal.signal(signal.SIGTERM, lambda signum, frame: None)
+        self.selector.register(self._wakeup_read, selectors.EVENT_READ, "signal")
+        self._emit("node_started", {"epoch": self.protocol.epoch})
+        for side, conn in ((Side.LEFT, left), (Side.RIGHT, right)):
+            if conn is not None:
+                self._attach(side, conn)
+            else:
+                self._feed(LinkDown(side))
+
+    # --- the loop ------------------------------------------------------------
+
+    def run(self) -> None:
+        while self.running:
+            for key, _ in self.selector.select(self._timeout()):
+                if key.data == "control":
+                    self._on_control()
+                elif key.data == "signal":
+                    self._on_signal()
+                else:
+                    self._on_link_readable(*key.data)
+                if not self.running:
+                    break
+            self._fire_due_timers()
+        self._close_everything()
+
+    def _timeout(self) -> float | None:
+        if not self.timers:
+            return None
+        return max(0.0, (min(self.timers.values()) - time.monotonic_ns()) / 1e9)
+
+    def _fire_due_timers(self) -> None:
+        now = time.monotonic_ns()
+        for name in [n for n, due in self.timers.items() if due <= now]:
+            del self.timers[name]
+            self._feed(TimerFired(name))
+
+    # --- links ---------------------------------------------------------------
+
+    def _attach(self, side: Side, conn: Connection) -> None:
+        self.links[side] = conn
+        self.selector.register(conn, selectors.EVENT_READ, (side, conn))
+
+    def _detach(self, conn: Connection) -> None:
+        self.selector.unregister(conn)
+        conn.close()
+
+    def _on_link_readable(self, side: Side, conn: Connection) -> None:
+        if conn.closed:
+            return  # closed by a failed send earlier in this same batch
+        current = self.links[side] is conn
+        try:
+            frame = conn.recv_bytes(MAX_FRAME)
+        except _LINK_ERRORS:
+            self._link_lost(side, conn, current)
+            return
+        except OSError as too_long:  # a length prefix past MAX_FRAME: the stream is garbage
+            self._emit("bad_frame", {"side": side.value, "error": str(too_long)})
+            self._link_lost(side, conn, current)
+            return
+        try:
+            message = decode(frame)
+        except BadFrame as bad:
+            self._emit("bad_frame", {"side": side.value, "error": str(bad)})
+            return
+        self.received[type(message).__name__] += 1
+        self._feed(Received(side, message))
+
+    def _link_lost(self, side: Side, conn: Connection, current: bool) -> None:
+        self._detach(conn)
+        if current:
+            self.links[side] = None
+            self._feed(LinkDown(side))
+        else:
+            self._emit("link_retired", {"side": side.value})
+
+    def _send(self, side: Side, message) -> None:
+        conn = self.links[side]
+        kind = type(message).__name__
+        if conn is None:
+            self._emit("message_lost", {"side": side.value, "message": kind})
+            return
+        try:
+            conn.send_bytes(encode(message))
+        except _LINK_ERRORS:
+            self._emit("message_lost", {"side": side.value, "message": kind})
+            self.links[side] = None
+            self._detach(conn)
+            self._feed(LinkDown(side))
+            return
+        self.sent[kind] += 1
+
+    # --- control -------------------------------------------------------------
+
+    def _on_control(self) -> None:
+        try:
+            command = self.control.recv()
+        except _LINK_ERRORS:
+            self.running = False  # the harness is gone: do not outlive it
+            return
+        if isinstance(command, Rewire):
+            self._rewire(command.side)
+        elif isinstance(command, Shutdown):
+            self.exit_politely("shutdown")
+            self.running = False
+        else:
+            self._feed(command)
+
+    def _rewire(self, side: Side) -> None:
+        new = Connection(reduction.recv_handle(self.control))
+        # The old link (if any) is retired, not closed: what its peer wrote before the
+        # switch is still in the socket and is read until EOF, or a token is lost.
+        self._attach(side, new)
+        self._feed(LinkUp(side))
+
+    def _on_signal(self) -> None:
+        received = self._wakeup_read.recv(64)
+        if signal.SIGTERM in received:
+            self.exit_politely("SIGTERM")
+            self.terminated = True
+            self.running = False
+
+    # --- protocol ------------------------------------------------------------
+
+    def _feed(self, event) -> None:
+        for output in self.protocol.handle(event):
+            if isinstance(output, Send):
+                self._send(output.side, output.message)
+            elif isinstance(output, Report):
+                self._emit(output.kind, output.fields)
+            elif isinstance(output, SetTimer):
+                self.timers[output.name] = time.monotonic_ns() + output.delay_ns
+            elif isinstance(output, PersistEpoch):
+                self.epoch_file.save(output.epoch)
+
+    def _emit(self, kind: str, fields: dict) -> None:
+        try:
+            self.control.send((time.monotonic_ns(), kind, fields))
+        except _LINK_ERRORS:
+            self.running = False
+
+    def exit_politely(self, reason: str) -> None:
+        self._emit("node_stats", {
+            "role": self.protocol.role, "epoch": self.protocol.epoch,
+            "tokens_held": self.protocol.token.tokens_held_total,
+            "sent": dict(self.sent), "received": dict(self.received),
+        })
+        self._emit("node_stopping", {"reason": reason})
+
+    def _close_everything(self) -> None:
+        for key in list(self.selector.get_map().values()):
+            self.selector.unregister(key.fileobj)
+            key.fileobj.close()
+        self.selector.close()
+
+
+__all__ = ["node_main", "NodeRuntime"]

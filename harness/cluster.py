@@ -1,0 +1,354 @@
+"""Cluster control: the harness owns every node process and every pipe end.
+
+Ownership is the whole game. A ring link is one duplex ``Pipe`` (a Unix socket
+pair); a node learns that its neighbour died only when the *last* descriptor
+of the neighbour's end closes, so every end has exactly one owner: the node it
+was made for. The harness creates each pair, hands the ends out and closes its
+own copies at once. Under ``fork`` a child inherits every descriptor the harness
+holds at that instant, so the child is given that list and closes it first
+thing; with that, ``fork`` is as correct as ``spawn`` and ``forkserver`` and
+the cheapest to start, hence the default.
+
+Signals go through psutil, after checking that the pid still belongs to the
+process we started (psutil compares creation times, so a recycled pid is never
+touched). Reaping is ``Process.join()`` only: psutil's ``wait()`` would reap
+behind multiprocessing's back and leave ``exitcode`` at None.
+
+A restarted node gets a new process, fresh pipes to both live neighbours and the
+same position, ID and state file; the neighbours' new ends travel to them over
+their control connections as passed descriptors (SCM_RIGHTS). Bypass splices a
+node's neighbours together; rejoin puts it back. Expected failures (a node
+gone, a dead neighbour) are events in the history, never exceptions.
+"""
+from __future__ import annotations
+
+import multiprocessing
+import os
+import selectors
+import shutil
+import signal
+import tempfile
+import time
+from dataclasses import dataclass, field
+from multiprocessing import reduction
+from multiprocessing.connection import Connection
+from typing import Callable
+
+import psutil
+
+from emulator.protocol import Side
+from emulator.runtime.control import NodeSpec, Rewire, Shutdown
+from emulator.runtime.node_process import node_main
+
+from .config import RingConfig
+
+Record = dict
+_GONE = (EOFError, ConnectionResetError, BrokenPipeError)
+
+
+class ClusterError(RuntimeError):
+    """A control request that cannot be carried out (e.g. bypassing a dead ring)."""
+
+
+@dataclass
+class NodeHandle:
+    pos: int
+    node_id: int
+    process: multiprocessing.process.BaseProcess | None = None
+    control: Connection | None = None
+    ps: psutil.Process | None = None
+    incarnation: int = 0
+    suspended: bool = False
+    bypassed: bool = False
+    exitcodes: list[int] = field(default_factory=list)
+
+    @property
+    def pid(self) -> int | None:
+        return self.process.pid if self.process is not None else None
+
+    @property
+    def running(self) -> bool:
+        """Started and not yet reaped (it may be stopped by SIGSTOP)."""
+        return self.control is not None
+
+
+class Cluster:
+    """N node processes on a ring of pipes. Use as a context manager."""
+
+    def __init__(self, config: RingConfig, sink: Callable[[Record], None] | None = None,
+                 state_dir: str | None = None) -> None:
+        self.config = config
+        self.sink = sink or (lambda record: None)
+        self.context = multiprocessing.get_context(config.start_method)
+        self.nodes = [NodeHandle(pos, node_id) for pos, node_id in enumerate(config.ids)]
+        self._own_state_dir = state_dir is None
+        self.state_dir = state_dir or tempfile.mkdtemp(prefix="ringemu-state-")
+        self.selector = selectors.DefaultSelector()
+        self._pending_ends: list[Connection] = []  # made but not yet handed out
+
+    # --- lifecycle ------------------------------------------------------------
+
+    def __enter__(self) -> "Cluster":
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.stop()
+
+    def start(self) -> None:
+        """Start every node, wired into a ring. On any failure, leave nothing behind."""
+        n = len(self.nodes)
+        try:
+            links = [self.context.Pipe(duplex=True) for _ in range(n)]
+            self._pending_ends = [end for pair in links for end in pair]
+            # links[p] joins p's right end (links[p][0]) to p+1's left end (links[p][1]).
+            for pos in range(n):
+                self._launch(pos, left=links[pos - 1][1], right=links[pos][0])
+        except BaseException:
+            self.stop()
+            raise
+
+    def stop(self, grace_s: float = 2.0) -> None:
+        """Ask every node to exit, kill the ones that will not, reap all of them."""
+        for node in self.nodes:
+            if node.running and node.suspended:
+                self._signal(node, signal.SIGCONT, fault=False)
+                node.suspended = False
+            if node.running:
+                self._send(node, Shutdown())
+        deadline = time.monotonic() + grace_s
+        while any(n.running for n in self.nodes) and time.monotonic() < deadline:
+            self.poll(0.05)
+        for node in self.nodes:
+            if node.running:
+                self._signal(node, signal.SIGKILL, fault=False)
+        while any(n.running for n in self.nodes):
+            self.poll(0.05)
+        for end in self._pending_ends:
+            end.close()
+        self._pending_ends = []
+        self.selector.close()
+        self.selector = selectors.DefaultSelector()
+        if self._own_state_dir:
+            shutil.rmtree(self.state_dir, ignore_errors=True)
+
+    # --- events -----------------------------------------------------------------
+
+    def poll(self, timeout: float) -> int:
+        """Read whatever nodes reported within ``timeout`` seconds; return how many."""
+        count = 0
+        for key, _ in self.selector.select(timeout):
+            node: NodeHandle = key.data
+            conn = key.fileobj
+            while node.control is conn:
+                try:
+                    t_ns, kind, fields = conn.recv()
+                except _GONE:
+                    self._reap(node)
+                    break
+                self._record(node, kind, fields, t_ns)
+                count += 1
+                if not conn.poll(0):
+                    break
+        return count
+
+    def _record(self, node: NodeHandle, kind: str, fields: dict,
+                t_ns: int | None = None) -> None:
+        record = {"t_ns": t_ns if t_ns is not None else time.monotonic_ns(),
+                  "pos": node.pos, "id": node.node_id, "pid": node.pid, "kind": kind}
+        record.update(fields)
+        self.sink(record)
+
+    def note(self, pos: int, kind: str, **fields) -> None:
+        """Record a harness-side event about node ``pos`` (a fault, a decision)."""
+        self._record(self.nodes[pos], kind, fields)
+
+    # --- commands to nodes ----------------------------------------------------------
+
+    def send(self, pos: int, command) -> bool:
+        """Send a protocol command; False if the node is not running."""
+        node = self.nodes[pos]
+        return node.running and self._send(node, command)
+
+    def _send(self, node: NodeHandle, command) -> bool:
+        try:
+            node.control.send(command)
+        except _GONE:
+            return False
+        return True
+
+    # --- faults ---------------------------------------------------------------------
+
+    def kill(self, pos: int) -> None:
+        self._signal(self.nodes[pos], signal.SIGKILL)
+
+    def terminate(self, pos: int) -> None:
+        self._signal(self.nodes[pos], signal.SIGTERM)
+
+    def suspend(self, pos: int) -> None:
+        if self._signal(self.nodes[pos], signal.SIGSTOP):
+            self.nodes[pos].suspended = True
+
+    def resume(self, pos: int) -> None:
+        if self._signal(self.nodes[pos], signal.SIGCONT):
+            self.nodes[pos].suspended = False
+
+    def _signal(self, node: NodeHandle, signum: int, fault: bool = True) -> bool:
+        if not node.running or node.ps is None:
+            return False
+        # psutil checks pid *and* creation time: a recycled pid is not ours to signal.
+        try:
+            if not node.ps.is_running():
+                return False
+            if fault:
+                self._record(node, "fault", {"fault": signal.Signals(signum).name,
+                                             "target_pos": node.pos, "signal": int(signum)})
+            node.ps.send_signal(signum)
+        except psutil.NoSuchProcess:
+            return False
+        return True
+
+    # --- restart, bypass, rejoin ----------------------------------------------------
+
+    def restart(self, pos: int) -> None:
+        """A new process at ``pos``: same ID and state file, fresh links to live neighbours."""
+        node = self.nodes[pos]
+        if node.running:
+            self._signal(node, signal.SIGKILL, fault=False)
+            while node.running:
+                self.poll(0.05)
+        node.bypassed = False
+        left_end = self._link_to(self._neighbour(pos, -1), Side.RIGHT)
+        right_end = self._link_to(self._neighbour(pos, +1), Side.LEFT)
+        self._launch(pos, left=left_end, right=right_end)
+        self._record(node, "restarted", {"incarnation": node.incarnation})
+
+    def bypass(self, pos: int) -> None:
+        """Splice the neighbours of ``pos`` together; ``pos`` stays as it is, outside."""
+        if sum(not n.bypassed for n in self.nodes) <= 2:
+            raise ClusterError(f"cannot bypass node {pos}: the ring would have fewer than "
+                               "2 nodes")
+        left, right = self._neighbour(pos, -1), self._neighbour(pos, +1)
+        self.nodes[pos].bypassed = True
+        self._record(self.nodes[pos], "bypassed", {"left_pos": left, "right_pos": right})
+        self._splice(left, right)
+
+    def rejoin(self, pos: int) -> None:
+        """Put a bypassed (and running) node back between its neighbours."""
+        node = self.nodes[pos]
+        if not node.bypassed:
+            return
+        if not node.running:
+            self.restart(pos)
+            return
+        node.bypassed = False
+        left, right = self._neighbour(pos, -1), self._neighbour(pos, +1)
+        self._record(node, "rejoined", {"left_pos": left, "right_pos": right})
+        self._splice(left, pos)
+        self._splice(pos, right)
+
+    def _splice(self, left: int, right: int) -> None:
+        """A fresh link from ``left``'s right side to ``right``'s left side."""
+        left_end, right_end = self.context.Pipe(duplex=True)
+        self._hand_over(left, Side.RIGHT, left_end)
+        self._hand_over(right, Side.LEFT, right_end)
+
+    def _link_to(self, neighbour: int, neighbour_side: Side) -> Connection | None:
+        """Make a link to ``neighbour``, hand it its end; return ours to give away."""
+        ours, theirs = self.context.Pipe(duplex=True)
+        if not self._hand_over(neighbour, neighbour_side, theirs):
+            ours.close()  # the neighbour is down too: it will wire itself when restarted
+            return None
+        self._pending_ends.append(ours)
+        return ours
+
+    def _hand_over(self, pos: int, side: Side, end: Connection) -> bool:
+        node = self.nodes[pos]
+        try:
+            if not node.running:
+                return False
+            node.control.send(Rewire(side))
+            reduction.send_handle(node.control, end.fileno(), node.pid)
+        except _GONE:
+            return False
+        finally:
+            end.close()  # sent or not, the harness keeps no copy
+        self._record(node, "link_handed", {"side": side.value})
+        return True
+
+    def _neighbour(self, pos: int, step: int) -> int:
+        n = len(self.nodes)
+        other = (pos + step) % n
+        while self.nodes[other].bypassed and other != pos:
+            other = (other + step) % n
+        return other
+
+    # --- processes ------------------------------------------------------------------
+
+    def _launch(self, pos: int, left: Connection | None, right: Connection | None) -> None:
+        node = self.nodes[pos]
+        harness_end, node_end = self.context.Pipe(duplex=True)
+        own = {c for c in (left, right, node_end) if c is not None}
+        inherited: tuple[int, ...] = ()
+        if self.config.start_method == "fork":
+            held = [n.control for n in self.nodes if n.control is not None]
+            held += self._pending_ends + [harness_end]
+            inherited = tuple(c.fileno() for c in held if c not in own)
+        spec = NodeSpec(pos=pos, node_id=node.node_id, hold_ns=self.config.hold_ns,
+                        fencing=self.config.fencing, announce=self.config.announce,
+                        state_path=os.path.join(self.state_dir, f"node-{pos}.json"),
+                        inherited_fds=inherited)
+        process = self.context.Process(target=node_main, name=f"ringemu-node-{pos}",
+                                       args=(spec, node_end, left, right), daemon=True)
+        try:
+            process.start()
+        finally:
+            for conn in own:
+                conn.close()
+                if conn in self._pending_ends:
+                    self._pending_ends.remove(conn)
+        node.process = process
+        node.control = harness_end
+        node.ps = psutil.Process(process.pid)
+        node.incarnation += 1
+        node.suspended = False
+        self.selector.register(harness_end, selectors.EVENT_READ, node)
+
+    def _reap(self, node: NodeHandle) -> None:
+        """The node's control connection hit EOF: the process is exiting. Reap it."""
+        self.selector.unregister(node.control)
+        node.control.close()
+        node.control = None
+        process = node.process
+        process.join(5.0)
+        if process.exitcode is None:  # closed its control but lingers: make sure
+            node.ps.kill()
+            process.join()
+        exitcode = process.exitcode
+        node.exitcodes.append(exitcode)
+        fields = {"exitcode": exitcode}
+        if exitcode < 0:
+            fields["signal"] = signal.Signals(-exitcode).name
+        self._record(node, "node_exited", fields)
+        node.suspended = False
+
+    # --- queries ------------------------------------------------------------------
+
+    def active_positions(self) -> list[int]:
+        """Positions on the ring now (not bypassed), running or not."""
+        return [n.pos for n in self.nodes if not n.bypassed]
+
+    def status(self, pos: int) -> str:
+        """'running', 'stopped' (SIGSTOP), 'dead' or 'zombie', as the OS says."""
+        node = self.nodes[pos]
+        if not node.running or node.ps is None:
+            return "dead"
+        try:
+            status = node.ps.status()
+        except psutil.NoSuchProcess:
+            return "dead"
+        if status == psutil.STATUS_STOPPED:
+            return "stopped"
+        if status == psutil.STATUS_ZOMBIE:
+            return "zombie"
+        return "running"

@@ -1,0 +1,90 @@
+"""What a ring is made of, validated once, with errors a person can act on.
+
+Every check raises ``ConfigError`` with one line that names the bad value and
+what is allowed; the CLI prints it and exits 2.
+"""
+from __future__ import annotations
+
+import multiprocessing
+import random
+from dataclasses import dataclass
+
+ARRANGEMENTS = ("random", "ascending", "descending")
+START_METHODS = ("fork", "forkserver", "spawn")
+DEFAULT_START_METHOD = "fork"  # correct here (see Cluster) and 10-25x cheaper to start
+
+
+class ConfigError(ValueError):
+    """Bad input from the user: one line, exit status 2."""
+
+
+@dataclass(frozen=True)
+class RingConfig:
+    ids: tuple[int, ...]
+    hold_ns: int = 2_000_000
+    fencing: bool = True
+    announce: bool = True
+    start_method: str = DEFAULT_START_METHOD
+
+    def __post_init__(self) -> None:
+        check_ids(self.ids)
+        if self.hold_ns < 0:
+            raise ConfigError(f"hold {self.hold_ns} ns is negative; need >= 0")
+        check_start_method(self.start_method)
+
+    @property
+    def nodes(self) -> int:
+        return len(self.ids)
+
+
+def check_ids(ids: tuple[int, ...]) -> None:
+    if len(ids) < 2:
+        raise ConfigError(f"a ring needs at least 2 nodes, got {len(ids)}")
+    for node_id in ids:
+        if isinstance(node_id, bool) or not isinstance(node_id, int) or node_id < 1:
+            raise ConfigError(f"node ID {node_id!r} is not allowed; IDs are natural numbers >= 1")
+    seen: set[int] = set()
+    for node_id in ids:
+        if node_id in seen:
+            raise ConfigError(f"node ID {node_id} appears twice; IDs must be unique")
+        seen.add(node_id)
+
+
+def check_start_method(method: str) -> None:
+    if method not in START_METHODS:
+        raise ConfigError(f"start method {method!r} is unknown; choose one of "
+                          + ", ".join(START_METHODS))
+    if method not in multiprocessing.get_all_start_methods():
+        raise ConfigError(f"start method {method!r} is not available on this platform; "
+                          "available: " + ", ".join(multiprocessing.get_all_start_methods()))
+
+
+def arrange_ids(nodes: int, arrangement: str, seed: int) -> tuple[int, ...]:
+    """IDs 1..N by position. Candidates travel right, so 'descending' is
+    Chang–Roberts' worst case n(n+1)/2 and 'ascending' its best, 2n-1."""
+    if nodes < 2:
+        raise ConfigError(f"--nodes {nodes} is too small; a ring needs at least 2 nodes")
+    if arrangement == "ascending":
+        return tuple(range(1, nodes + 1))
+    if arrangement == "descending":
+        return tuple(range(nodes, 0, -1))
+    if arrangement == "random":
+        ids = list(range(1, nodes + 1))
+        random.Random(seed).shuffle(ids)
+        return tuple(ids)
+    raise ConfigError(f"arrangement {arrangement!r} is unknown; choose one of "
+                      + ", ".join(ARRANGEMENTS))
+
+
+def parse_ids(text: str) -> tuple[int, ...]:
+    """'5,9,2' -> (5, 9, 2), with a clear error for anything else."""
+    ids = []
+    for part in text.split(","):
+        part = part.strip()
+        if not part.isdigit() or int(part) < 1:
+            raise ConfigError(f"--ids: {part!r} is not a natural number; give IDs >= 1 "
+                              "separated by commas, e.g. 5,9,2")
+        ids.append(int(part))
+    ids_tuple = tuple(ids)
+    check_ids(ids_tuple)
+    return ids_tuple
