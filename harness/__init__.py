@@ -1,0 +1,1 @@
+"""The outside of the ring: cluster control, orchestration, history, reports, CLI."""

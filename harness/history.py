@@ -1,0 +1,116 @@
+"""The recorded history of a run: every event, in arrival order, and the trace.
+
+A record is one flat dict: ``t_ns`` (``time.monotonic_ns()``, one clock for
+every process on the machine), ``pos``, ``id``, ``pid``, ``kind``, then the
+kind's fields (DESIGN.md, "Trace"). The trace file gets each record as one
+JSON line as soon as it is recorded, so a crash loses nothing already seen.
+The narrator turns the notable records into one readable line each on stderr.
+"""
+from __future__ import annotations
+
+import json
+import sys
+from typing import Callable, Iterable, TextIO
+
+Record = dict
+Listener = Callable[[Record], None]
+
+
+class History:
+    def __init__(self, trace_path: str | None = None) -> None:
+        self.records: list[Record] = []
+        self._listeners: list[Listener] = []
+        self._trace: TextIO | None = None
+        if trace_path is not None:
+            # Line-buffered: every record reaches the file when it is recorded.
+            self._trace = open(trace_path, "w", encoding="utf-8", buffering=1)
+
+    def subscribe(self, listener: Listener) -> None:
+        self._listeners.append(listener)
+
+    def __call__(self, record: Record) -> None:
+        """The cluster's sink: keep, write, tell the listeners."""
+        self.records.append(record)
+        if self._trace is not None:
+            self._trace.write(json.dumps(record, separators=(",", ":")) + "\n")
+        for listener in self._listeners:
+            listener(record)
+
+    def of_kind(self, *kinds: str) -> list[Record]:
+        return [r for r in self.records if r["kind"] in kinds]
+
+    def close(self) -> None:
+        if self._trace is not None:
+            self._trace.close()
+            self._trace = None
+
+
+def load_trace(path: str) -> list[Record]:
+    with open(path, encoding="utf-8") as handle:
+        return [json.loads(line) for line in handle if line.strip()]
+
+
+class Narrator:
+    """One line on stderr per notable event, timed from the start of the run."""
+
+    def __init__(self, stream: TextIO = sys.stderr, start_ns: int | None = None) -> None:
+        self.stream = stream
+        self.start_ns = start_ns
+
+    def __call__(self, record: Record) -> None:
+        if _orderly_exit(record):
+            return  # the end of every run: not news
+        line = describe(record)
+        if line is None:
+            return
+        if self.start_ns is None:
+            self.start_ns = record["t_ns"]
+        at_ms = (record["t_ns"] - self.start_ns) / 1e6
+        self.stream.write(f"{at_ms:9.1f} ms  {line}\n")
+
+
+def _orderly_exit(r: Record) -> bool:
+    return ((r["kind"] == "node_stopping" and r["reason"] == "shutdown")
+            or (r["kind"] == "node_exited" and r["exitcode"] == 0))
+
+
+def _node(r: Record) -> str:
+    return f"node {r['pos']} (id {r['id']}, pid {r['pid']})"
+
+
+_DESCRIPTIONS: dict[str, Callable[[Record], str]] = {
+    "fault": lambda r: f"fault: {r['fault']} -> {_node(r)}",
+    "node_exited": lambda r: f"{_node(r)} exited with "
+                             + (r["signal"] if "signal" in r else f"status {r['exitcode']}"),
+    "node_stopping": lambda r: f"{_node(r)} is stopping ({r['reason']})",
+    "restarted": lambda r: f"{_node(r)} restarted (incarnation {r['incarnation']})",
+    "link_down": lambda r: f"{_node(r)} sees its {r['side']} link down (EOF)",
+    "bypassed": lambda r: f"{_node(r)} bypassed: node {r['left_pos']} now links to "
+                          f"node {r['right_pos']}",
+    "rejoined": lambda r: f"{_node(r)} rejoined the ring",
+    "snapshot_result": lambda r: (
+        f"snapshot {tuple(r['sid'])}: {r['tokens']} token(s) of epoch {r['epoch']}"
+        + ("" if r["complete"] else f", INCOMPLETE, no part from {r['missing']}")),
+    "election_round": lambda r: f"election round {r['round']}: candidates "
+                                f"{r['candidate_ids']}",
+    "round_abandoned": lambda r: f"election round {r['round']} abandoned ({r['reason']})",
+    "leader": lambda r: f"{_node(r)} is leader of round {r['round']}",
+    "token_created": lambda r: f"{_node(r)} created the token, epoch {r['epoch']}",
+    "token_fenced": lambda r: f"{_node(r)} fenced a stale token of epoch {r['epoch']} "
+                              f"(it has seen {r['node_epoch']})",
+    "token_dropped": lambda r: f"{_node(r)} dropped the token (epoch {r['epoch']})",
+    "leader_conflict": lambda r: f"{_node(r)} is leader but hears of leader "
+                                 f"{r['leader_id']} in round {r['round']}",
+    "bad_frame": lambda r: f"{_node(r)} got a bad frame on its {r['side']} link",
+    "recovered": lambda r: f"recovered ({r['cause']}) in {r['total_ms']:.1f} ms: a new "
+                           f"token of epoch {r['epoch']} completed a lap",
+}
+
+
+def describe(record: Record) -> str | None:
+    describe_kind = _DESCRIPTIONS.get(record["kind"])
+    return describe_kind(record) if describe_kind else None
+
+
+def kinds_described() -> Iterable[str]:
+    return _DESCRIPTIONS.keys()

@@ -1,0 +1,46 @@
+"""Tables of what happened (tabulate), for stdout."""
+from __future__ import annotations
+
+from tabulate import tabulate
+
+from .cluster import Cluster
+from .history import History
+from .recovery import Recovery
+
+_HOLDING = ("token_received", "token_created", "token_injected")
+
+
+def node_table(cluster: Cluster, history: History) -> str:
+    """Every node: position, ID, pid, role, tokens held, messages sent and received."""
+    held = {n.pos: 0 for n in cluster.nodes}
+    for record in history.of_kind(*_HOLDING):
+        held[record["pos"]] += 1
+    roles: dict[int, str] = {}
+    sent = {n.pos: 0 for n in cluster.nodes}
+    received = {n.pos: 0 for n in cluster.nodes}
+    for record in history.of_kind("node_stats"):
+        roles[record["pos"]] = record["role"]
+        sent[record["pos"]] += sum(record["sent"].values())
+        received[record["pos"]] += sum(record["received"].values())
+    rows = []
+    for node in cluster.nodes:
+        incarnations = f" ({node.incarnation} incarnations)" if node.incarnation > 1 else ""
+        rows.append([node.pos, node.node_id, f"{node.pid}{incarnations}",
+                     roles.get(node.pos, "?"), held[node.pos], sent[node.pos],
+                     received[node.pos]])
+    return tabulate(rows, headers=["pos", "id", "pid", "role", "tokens held",
+                                   "msgs sent", "msgs received"])
+
+
+def recovery_table(recoveries: list[Recovery]) -> str:
+    rows = [[r.cause, r.snapshot_tokens, ",".join(map(str, r.rounds)) or "-",
+             ",".join(map(str, r.candidate_ids)) or "-", r.leader_id, r.expected_leader_id,
+             r.election_messages, ",".join(map(str, r.restarted)) or "-",
+             ",".join(map(str, r.bypassed)) or "-",
+             f"{r.detect_ms:.1f}", f"{r.snapshot_ms:.1f}", f"{r.election_ms:.1f}",
+             f"{r.regenerate_ms:.1f}", f"{r.total_ms:.1f}", "ok" if r.ok else "FAILED"]
+            for r in recoveries]
+    return tabulate(rows, headers=["cause", "tokens", "rounds", "candidates", "leader",
+                                   "expected", "election msgs", "restarted", "bypassed",
+                                   "detect ms", "snapshot ms", "elect ms", "regen ms",
+                                   "total ms", "outcome"])
