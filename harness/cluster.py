@@ -152,6 +152,16 @@ class Cluster:
                     break
         return count
 
+    def wait_until(self, done: Callable[[], bool], timeout_s: float) -> bool:
+        """Read events until ``done()`` holds; False if ``timeout_s`` passed first."""
+        deadline = time.monotonic() + timeout_s
+        while not done():
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return False
+            self.poll(min(remaining, 0.05))
+        return True
+
     def _record(self, node: NodeHandle, kind: str, fields: dict,
                 t_ns: int | None = None) -> None:
         record = {"t_ns": t_ns if t_ns is not None else time.monotonic_ns(),
@@ -186,12 +196,25 @@ class Cluster:
         self._signal(self.nodes[pos], signal.SIGTERM)
 
     def suspend(self, pos: int) -> None:
+        """SIGSTOP, and return once the OS reports the node stopped."""
         if self._signal(self.nodes[pos], signal.SIGSTOP):
             self.nodes[pos].suspended = True
+            self._await_status(pos, lambda status: status in ("stopped", "dead"))
 
     def resume(self, pos: int) -> None:
+        """SIGCONT, and return once the OS no longer reports the node stopped."""
         if self._signal(self.nodes[pos], signal.SIGCONT):
             self.nodes[pos].suspended = False
+            self._await_status(pos, lambda status: status != "stopped")
+
+    def _await_status(self, pos: int, reached, timeout_s: float = 5.0) -> None:
+        # Signal delivery is asynchronous: kill(2) returns before the target stops.
+        deadline = time.monotonic() + timeout_s
+        while not reached(self.status(pos)):
+            if time.monotonic() > deadline:
+                raise ClusterError(f"node {pos} did not reach the expected state "
+                                   f"in {timeout_s} s (it is {self.status(pos)})")
+            time.sleep(0.001)
 
     def _signal(self, node: NodeHandle, signum: int, fault: bool = True) -> bool:
         if not node.running or node.ps is None:

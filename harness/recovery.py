@@ -121,15 +121,6 @@ class Orchestrator:
         elif kind == "node_exited":
             self._exits += 1
 
-    def _wait(self, done, timeout_s: float) -> bool:
-        deadline = time.monotonic() + timeout_s
-        while not done():
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                return False
-            self.cluster.poll(min(remaining, 0.05))
-        return True
-
     # --- timeouts -------------------------------------------------------------------
 
     def _lap_estimate_s(self) -> float:
@@ -194,7 +185,7 @@ class Orchestrator:
         exits_before = self._exits
         sent = self.cluster.send(initiator, StartSnapshot(sid))
         # A death during the snapshot dooms it: stop waiting for the timeout then.
-        self._wait(lambda: (not sent or self._exits != exits_before
+        self.cluster.wait_until(lambda: (not sent or self._exits != exits_before
                             or all(p in self._parts.get(key, {}) for p in active)),
                    self._phase_timeout_s() / 2)
         parts = self._parts.pop(key, {})
@@ -236,7 +227,8 @@ class Orchestrator:
         started = time.monotonic_ns()
         for pos in chosen:
             self.cluster.send(pos, StartElection(round_))
-        won = self._wait(lambda: round_ in self._completed_rounds, self._phase_timeout_s())
+        won = self.cluster.wait_until(lambda: round_ in self._completed_rounds,
+                                      self._phase_timeout_s())
         elected_ns = time.monotonic_ns()
         recovery.election_ms += (elected_ns - started) / 1e6
         recovery.election_messages += self._election_messages(round_)
@@ -250,7 +242,8 @@ class Orchestrator:
         recovery.expected_leader_id = self._expected_leader(round_)
         recovery.epoch = round_
         self.epoch = max(self.epoch, round_)
-        lapped = self._wait(lambda: round_ in self._laps, self._phase_timeout_s())
+        lapped = self.cluster.wait_until(lambda: round_ in self._laps,
+                                         self._phase_timeout_s())
         recovery.regenerate_ms = (time.monotonic_ns() - elected_ns) / 1e6
         return lapped
 

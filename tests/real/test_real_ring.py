@@ -1,0 +1,146 @@
+"""Claims about a real ring: real processes, real signals, real pipes, real EOFs."""
+from __future__ import annotations
+
+import psutil
+import pytest
+
+from emulator.protocol import DropToken
+
+pytestmark = pytest.mark.real
+
+START_METHODS = ["fork", "forkserver", "spawn"]
+
+
+def _is(kind, **fields):
+    return lambda r: r["kind"] == kind and all(r.get(k) == v for k, v in fields.items())
+
+
+def test_a_ring_of_five_bootstraps_and_the_largest_candidate_leads(make_ring):
+    """Given a new ring of 5 with no token, when it bootstraps, then the snapshot
+    finds 0 tokens, exactly one leader is elected, it has the largest candidate
+    ID, and its token completes laps."""
+    ring = make_ring(ids=(3, 1, 5, 2, 4), candidates=5)
+    recovery = ring.orchestrator.recover("bootstrap")
+
+    assert recovery.ok and recovery.snapshot_tokens == 0
+    leaders = ring.history.of_kind("leader")
+    assert len(leaders) == 1
+    candidate_ids = {r["id"] for r in ring.history.of_kind("candidate")}
+    assert leaders[0]["id"] == max(candidate_ids) == recovery.leader_id
+    leader_pos = leaders[0]["pos"]
+    ring.wait_for(lambda r: (r["kind"] == "token_received" and r["pos"] == leader_pos
+                             and r["epoch"] == recovery.epoch and r["hop"] >= 3 * 5),
+                  what="three laps of the new token")
+    assert {r["epoch"] for r in ring.history.of_kind("token_received")} == {recovery.epoch}
+
+
+@pytest.mark.parametrize("start_method", START_METHODS)
+def test_sigkill_is_seen_as_eof_by_both_neighbours_at_once(make_ring, start_method):
+    """Given a ring under each start method, when node 2 is SIGKILLed, then both
+    neighbours report link_down within 100 ms of the kill (every pipe end has one
+    owner, so nothing hides the death)."""
+    ring = make_ring(ids=(3, 1, 5, 2, 4), start_method=start_method)
+    ring.cluster.wait_until(lambda: len(ring.history.of_kind("node_started")) == 5, 30)
+    mark = ring.mark()
+    ring.cluster.kill(2)
+    fault = ring.wait_for(_is("fault", fault="SIGKILL"), since=mark)
+    left = ring.wait_for(_is("link_down", pos=1, side="right"), since=mark)
+    right = ring.wait_for(_is("link_down", pos=3, side="left"), since=mark)
+    for seen in (left, right):
+        assert 0 <= (seen["t_ns"] - fault["t_ns"]) / 1e6 < 100
+    exited = ring.wait_for(_is("node_exited", pos=2), since=mark)
+    assert exited["signal"] == "SIGKILL"
+
+
+def test_a_restarted_node_has_a_new_pid_same_id_and_the_token_passes_it(make_ring):
+    """Given a circulating token, when node 2 is killed and restarted, then it has
+    a new pid and the same ID, and (after recovery if the token died with it) the
+    token passes through the new process."""
+    ring = make_ring(ids=(3, 1, 5, 2, 4))
+    assert ring.orchestrator.recover("bootstrap").ok
+    old_pid = ring.cluster.nodes[2].pid
+    ring.cluster.kill(2)
+    ring.wait_for(_is("node_exited", pos=2))
+    mark = ring.mark()
+    ring.cluster.restart(2)
+    new_pid = ring.cluster.nodes[2].pid
+    assert new_pid != old_pid and ring.cluster.nodes[2].node_id == 5
+    assert psutil.Process(new_pid).is_running()
+    started = ring.wait_for(_is("node_started", pos=2), since=mark)
+    assert started["pid"] == new_pid and started["id"] == 5
+    assert ring.orchestrator.recover("after restart").ok
+    ring.wait_for(lambda r: r["kind"] == "token_received" and r["pos"] == 2
+                  and r["pid"] == new_pid, since=mark, what="the token at the new process")
+
+
+def test_killing_the_holder_is_detected_and_a_higher_epoch_token_circulates(make_ring):
+    """Given a circulating token with a long hold, when its holder is SIGKILLed,
+    then silence is detected, the snapshot counts 0 tokens, an election runs, and
+    a token of a higher epoch circulates through every node."""
+    ring = make_ring(ids=(3, 1, 5, 2, 4), hold_ms=40)
+    first = ring.orchestrator.recover("bootstrap")
+    assert first.ok
+    holder = ring.wait_for(_is("token_received"), since=ring.mark(), what="the token moving")
+    # A 40 ms hold leaves ample time: the holder still has it when the kill lands.
+    ring.cluster.kill(holder["pos"])
+    mark = ring.mark()
+    assert ring.orchestrator.run_until(
+        lambda: any(r.cause == "silence" for r in ring.orchestrator.recoveries), 60)
+    recovery = ring.orchestrator.recoveries[-1]
+    assert recovery.ok and recovery.snapshot_tokens == 0
+    assert recovery.epoch > first.epoch
+    ring.wait_for(_is("restarted", pos=holder["pos"]), since=mark, what="the supervisor")
+    for pos in range(5):
+        ring.wait_for(lambda r, p=pos: (r["kind"] == "token_received" and r["pos"] == p
+                                        and r["epoch"] == recovery.epoch),
+                      since=mark, what=f"the new token at node {pos}")
+
+
+def test_a_dropped_token_is_counted_zero_and_regenerated(make_ring):
+    """Given a circulating token, when its holder silently drops it, then the
+    pipeline's snapshot counts 0 and a new epoch is elected."""
+    ring = make_ring(ids=(2, 7, 4), hold_ms=40)
+    assert ring.orchestrator.recover("bootstrap").ok
+    holder = ring.wait_for(_is("token_received"), since=ring.mark())
+    ring.cluster.send(holder["pos"], DropToken())
+    ring.wait_for(_is("token_dropped", pos=holder["pos"]))
+    assert ring.orchestrator.run_until(lambda: len(ring.orchestrator.recoveries) == 2, 60)
+    recovery = ring.orchestrator.recoveries[-1]
+    assert recovery.ok and recovery.snapshot_tokens == 0 and recovery.epoch == 2
+
+
+def test_sigstop_then_sigcont_the_node_resumes_and_the_ring_goes_on(make_ring):
+    """Given a circulating token, when a node is SIGSTOPped and then SIGCONTed,
+    then the OS reports it stopped, then running, and the token passes it again."""
+    ring = make_ring(ids=(3, 1, 5, 2, 4))
+    assert ring.orchestrator.recover("bootstrap").ok
+    ring.cluster.suspend(3)
+    assert ring.cluster.status(3) == "stopped"
+    ring.cluster.resume(3)
+    assert ring.cluster.status(3) == "running"
+    mark = ring.mark()
+    pid = ring.cluster.nodes[3].pid
+    for _lap in range(2):
+        mark = ring.history.records.index(ring.wait_for(
+            _is("token_passed", pos=3, pid=pid), since=mark)) + 1
+
+
+def test_a_paused_holder_is_bypassed_and_its_stale_token_is_fenced(make_ring):
+    """Given a holder paused past the detection timeout, when the ring bypasses it,
+    elects a new epoch and then it is resumed and rejoins, then its old token comes
+    back to life and the first node that sees it fences it."""
+    ring = make_ring(ids=(3, 1, 5, 2, 4), hold_ms=40)
+    assert ring.orchestrator.recover("bootstrap").ok
+    holder = ring.wait_for(_is("token_received"), since=ring.mark())
+    ring.cluster.suspend(holder["pos"])
+    assert ring.orchestrator.run_until(
+        lambda: any(holder["pos"] in r.bypassed for r in ring.orchestrator.recoveries), 60)
+    recovery = ring.orchestrator.recoveries[-1]
+    assert recovery.ok and recovery.epoch == 2
+    mark = ring.mark()
+    ring.cluster.resume(holder["pos"])
+    assert ring.orchestrator.run_until(
+        lambda: bool(ring.history.of_kind("rejoined")), 30)
+    fenced = ring.wait_for(_is("token_fenced", epoch=1), since=mark, what="the fence")
+    assert fenced["node_epoch"] == 2
+    assert fenced["pos"] == (holder["pos"] + 1) % 5  # within one hop
