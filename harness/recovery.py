@@ -225,7 +225,10 @@ class Orchestrator:
         self.cluster.note(chosen[0], "election_round", round=round_, candidate_pos=chosen,
                           candidate_ids=ids)
         started = time.monotonic_ns()
-        for pos in chosen:
+        # Right to left: a candidate's ID then reaches nodes whose own command is
+        # already waiting (nodes read control first), so "all" really means all;
+        # a node that forwards someone's ID before its command arrives stays out.
+        for pos in reversed(chosen):
             self.cluster.send(pos, StartElection(round_))
         won = self.cluster.wait_until(lambda: round_ in self._completed_rounds,
                                       self._phase_timeout_s())

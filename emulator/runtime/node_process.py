@@ -89,7 +89,11 @@ class NodeRuntime:
 
     def run(self) -> None:
         while self.running:
-            for key, _ in self.selector.select(self._timeout()):
+            ready = self.selector.select(self._timeout())
+            # Control first: a harness command written before a neighbour's message
+            # arrived is handled before it (the election relies on this).
+            ready.sort(key=lambda key_events: key_events[0].data != "control")
+            for key, _ in ready:
                 if key.data == "control":
                     self._on_control()
                 elif key.data == "signal":

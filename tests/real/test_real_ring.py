@@ -144,3 +144,17 @@ def test_a_paused_holder_is_bypassed_and_its_stale_token_is_fenced(make_ring):
     fenced = ring.wait_for(_is("token_fenced", epoch=1), since=mark, what="the fence")
     assert fenced["node_epoch"] == 2
     assert fenced["pos"] == (holder["pos"] + 1) % 5  # within one hop
+
+
+@pytest.mark.parametrize("arrangement,expected", [("descending", 8 * 9 // 2 + 8),
+                                                  ("ascending", 2 * 8 - 1 + 8)])
+def test_the_real_ring_pays_what_chang_roberts_predicts(make_ring, arrangement, expected):
+    """Given 8 nodes, all candidates, when IDs descend (ascend) in the direction of
+    travel, then the round costs n(n+1)/2 (2n-1) Candidate messages plus n Elected
+    messages on the real ring too, as in the simulator."""
+    ids = range(8, 0, -1) if arrangement == "descending" else range(1, 9)
+    ring = make_ring(ids=tuple(ids), candidates=8)
+    recovery = ring.orchestrator.recover("bootstrap")
+    assert recovery.ok and recovery.leader_id == 8
+    assert len(ring.history.of_kind("candidate")) == 8
+    assert recovery.election_messages == expected

@@ -1,0 +1,84 @@
+"""The ``ringemu`` command line, run as a user runs it: a real subprocess."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+pytestmark = pytest.mark.real
+
+
+def ringemu(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "harness", *args], capture_output=True,
+                          text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+
+
+BAD_INPUTS = [
+    (["run", "--nodes", "1"], "1"),
+    (["run", "--nodes", "0"], "0"),
+    (["run", "--nodes", "eight"], "eight"),
+    (["run", "--ids", "5,5,2"], "5"),
+    (["run", "--ids", "5,0,2"], "0"),
+    (["run", "--ids", "5,-1,2"], "-1"),
+    (["run", "--ids", "5,x,2"], "x"),
+    (["run", "--ids", "5,9,2", "--nodes", "4"], "4"),
+    (["run", "--hold-ms", "-1"], "-1"),
+    (["run", "--hold-ms", "nan"], "nan"),
+    (["run", "--duration", "-3"], "-3"),
+    (["run", "--start-method", "vfork"], "vfork"),
+    (["run", "--arrangement", "sideways"], "sideways"),
+    (["run", "--candidates", "0"], "0"),
+    (["run", "--trace", "/nonexistent-dir/trace.jsonl"], "/nonexistent-dir/trace.jsonl"),
+    (["run", "--bogus"], "--bogus"),
+    (["launch"], "launch"),
+]
+
+
+@pytest.mark.parametrize("args,named", BAD_INPUTS, ids=[" ".join(a) for a, _ in BAD_INPUTS])
+def test_bad_input_is_one_clear_line_and_exit_2(args, named):
+    result = ringemu(*args, "--duration", "0") if args[0] == "run" and "--duration" not in args \
+        else ringemu(*args)
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    assert named in lines[0] and "error" in lines[0]
+    assert result.stdout == ""
+
+
+def test_help_explains_every_run_option():
+    result = ringemu("run", "--help")
+    assert result.returncode == 0
+    for option in ("--nodes", "--ids", "--arrangement", "--seed", "--hold-ms", "--duration",
+                   "--start-method", "--trace", "--no-announce", "--no-fencing"):
+        assert option in result.stdout
+
+
+def test_run_bootstraps_prints_the_tables_and_writes_a_trace(tmp_path):
+    trace = tmp_path / "trace.jsonl"
+    result = ringemu("run", "--nodes", "4", "--ids", "3,9,4,1", "--duration", "0.3",
+                     "--candidates", "all", "--trace", str(trace))
+    assert result.returncode == 0, result.stderr
+    assert "is leader of round 1" in result.stderr
+    assert "snapshot" in result.stderr and "0 token(s)" in result.stderr
+    assert "bootstrap" in result.stdout and "msgs sent" in result.stdout
+    records = [json.loads(line) for line in trace.read_text().splitlines()]
+    for record in records:
+        assert {"t_ns", "pos", "id", "pid", "kind"} <= record.keys()
+    leaders = [r for r in records if r["kind"] == "leader"]
+    candidates = [r["id"] for r in records if r["kind"] == "candidate"]
+    assert [r["id"] for r in leaders] == [max(candidates)]
+    assert any(r["kind"] == "token_passed" for r in records)
+    assert [r["t_ns"] for r in records if r["pos"] == 0 and r["kind"].startswith("token_")] \
+        == sorted(r["t_ns"] for r in records if r["pos"] == 0 and r["kind"].startswith("token_"))
+
+
+def test_bare_election_announces_nothing(tmp_path):
+    trace = tmp_path / "trace.jsonl"
+    result = ringemu("run", "--nodes", "3", "--duration", "0", "--no-announce",
+                     "--trace", str(trace))
+    assert result.returncode == 0, result.stderr
+    kinds = [json.loads(line)["kind"] for line in trace.read_text().splitlines()]
+    assert "leader" in kinds and "elected" not in kinds
