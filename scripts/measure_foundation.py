@@ -1,0 +1,45 @@
+"""Quick foundation numbers: start cost per start method, bootstrap time, hop latency.
+
+Run: .venv/bin/python scripts/measure_foundation.py   (the full suite is issue 4's `make bench`)
+"""
+from __future__ import annotations
+
+import statistics
+import time
+
+from harness.cluster import Cluster
+from harness.config import RingConfig
+from harness.history import History
+from harness.recovery import Orchestrator
+
+
+def one_ring(method: str, nodes: int = 8) -> dict:
+    history = History()
+    cluster = Cluster(RingConfig(ids=tuple(range(1, nodes + 1)), hold_ns=0,
+                                 start_method=method), sink=history)
+    t0 = time.perf_counter()
+    cluster.start()
+    started = time.perf_counter()
+    cluster.wait_until(lambda: len(history.of_kind("node_started")) == nodes, 30)
+    all_up = time.perf_counter()
+    orchestrator = Orchestrator(cluster, history, seed=1)
+    recovery = orchestrator.recover("bootstrap")
+    booted = time.perf_counter()
+    mark = len(history.records)
+    hops_seen = []
+    history.subscribe(lambda r: r["kind"] == "token_received" and hops_seen.append(1))
+    cluster.wait_until(lambda: len(hops_seen) >= 4000, 30)
+    hops = [r["t_ns"] for r in history.records[mark:] if r["kind"] == "token_received"]
+    cluster.stop()
+    gaps = [(b - a) / 1e3 for a, b in zip(hops, hops[1:])]
+    return {"start_per_node_ms": (started - t0) * 1e3 / nodes,
+            "all_started_ms": (all_up - t0) * 1e3,
+            "bootstrap_ms": (booted - all_up) * 1e3, "recovery_total_ms": recovery.total_ms,
+            "hop_us_median": statistics.median(gaps)}
+
+
+if __name__ == "__main__":
+    for method in ("fork", "forkserver", "spawn"):
+        runs = [one_ring(method) for _ in range(5)]
+        summary = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
+        print(method, {k: round(v, 2) for k, v in summary.items()})
