@@ -68,6 +68,7 @@ def test_a_restarted_node_has_a_new_pid_same_id_and_the_token_passes_it(make_rin
     assert psutil.Process(new_pid).is_running()
     started = ring.wait_for(_is("node_started", pos=2), since=mark)
     assert started["pid"] == new_pid and started["id"] == 5
+    assert started["epoch"] == 1  # reloaded from its state file: nothing else survives
     assert ring.orchestrator.recover("after restart").ok
     ring.wait_for(lambda r: r["kind"] == "token_received" and r["pos"] == 2
                   and r["pid"] == new_pid, since=mark, what="the token at the new process")
@@ -158,3 +159,20 @@ def test_the_real_ring_pays_what_chang_roberts_predicts(make_ring, arrangement, 
     assert recovery.ok and recovery.leader_id == 8
     assert len(ring.history.of_kind("candidate")) == 8
     assert recovery.election_messages == expected
+
+
+def test_an_exception_inside_the_cluster_leaves_no_process_behind():
+    """Given a running ring used as a context manager, when the code inside raises,
+    then every node is stopped and reaped (the suite's guard checks for leftovers)."""
+    from harness.cluster import Cluster
+    from harness.config import RingConfig
+
+    pids = []
+    with pytest.raises(RuntimeError, match="boom"):
+        with Cluster(RingConfig(ids=(1, 2, 3))) as cluster:
+            pids = [node.pid for node in cluster.nodes]
+            raise RuntimeError("boom")
+    assert len(pids) == 3
+    assert not any(psutil.pid_exists(pid) and psutil.Process(pid).status() != "zombie"
+                   for pid in pids)
+    assert all(node.exitcodes for node in cluster.nodes)
