@@ -299,6 +299,10 @@ class Cluster:
         self._record(node, "link_handed", {"side": side.value})
         return True
 
+    def right_of(self, pos: int) -> int:
+        """The next position on the ring as wired now (bypassed nodes skipped)."""
+        return self._neighbour(pos, +1)
+
     def _neighbour(self, pos: int, step: int) -> int:
         n = len(self.nodes)
         other = (pos + step) % n

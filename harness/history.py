@@ -28,12 +28,15 @@ class History:
     def subscribe(self, listener: Listener) -> None:
         self._listeners.append(listener)
 
+    def unsubscribe(self, listener: Listener) -> None:
+        self._listeners.remove(listener)
+
     def __call__(self, record: Record) -> None:
         """The cluster's sink: keep, write, tell the listeners."""
         self.records.append(record)
         if self._trace is not None:
             self._trace.write(json.dumps(record, separators=(",", ":")) + "\n")
-        for listener in self._listeners:
+        for listener in tuple(self._listeners):  # a listener may unsubscribe itself
             listener(record)
 
     def of_kind(self, *kinds: str) -> list[Record]:
@@ -102,6 +105,8 @@ _DESCRIPTIONS: dict[str, Callable[[Record], str]] = {
     "leader_conflict": lambda r: f"{_node(r)} is leader but hears of leader "
                                  f"{r['leader_id']} in round {r['round']}",
     "bad_frame": lambda r: f"{_node(r)} got a bad frame on its {r['side']} link",
+    "supervisor_gave_up": lambda r: f"supervisor gave up on {_node(r)} after "
+                                    f"{r['restarts']} restarts in {r['window_s']} s",
     "recovered": lambda r: f"recovered ({r['cause']}) in {r['total_ms']:.1f} ms: a new "
                            f"token of epoch {r['epoch']} completed a lap",
 }

@@ -28,12 +28,19 @@ import time
 from dataclasses import asdict, dataclass, field
 
 from emulator.protocol import SnapshotId, StartElection, StartSnapshot
+from emulator.runtime.control import Scheduled
 
 from .cluster import Cluster
 from .history import History, Record
 
 DETECTION_FLOOR_S = 0.15
 DETECTION_LAPS = 4.0
+# OTP-style restart intensity: more than MAX_RESTARTS deaths of one node within
+# RESTART_WINDOW_S and the supervisor gives up on it: bypassed, reported, left dead.
+START_LEAD_NS = 2_000_000
+START_LEAD_PER_NODE_NS = 50_000
+MAX_RESTARTS = 3
+RESTART_WINDOW_S = 2.0
 
 
 @dataclass
@@ -68,6 +75,7 @@ class Recovery:
     regenerate_ms: float = 0.0
     total_ms: float = 0.0
     ok: bool = False
+    ended_ns: int = 0
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -75,7 +83,9 @@ class Recovery:
 
 class Orchestrator:
     def __init__(self, cluster: Cluster, history: History, *, seed: int = 0,
-                 candidates: int | None = None, max_attempts: int = 10) -> None:
+                 candidates: int | None = None, max_attempts: int = 10,
+                 max_restarts: int = MAX_RESTARTS,
+                 restart_window_s: float = RESTART_WINDOW_S) -> None:
         self.cluster = cluster
         self.history = history
         self.rng = random.Random(seed)
@@ -85,6 +95,11 @@ class Orchestrator:
         self.epoch = 0
         self.snapshot_counter = 0
         self.recoveries: list[Recovery] = []
+        self.max_restarts = max_restarts
+        self.restart_window_s = restart_window_s
+        self._restart_times: dict[int, list[float]] = {}
+        self.given_up: set[int] = set()
+        self.tokens_at: dict[int, int] = {}  # pos -> tokens it holds now, per its events
         # What the listener learns from the history, for the waits below.
         self.last_progress_ns = time.monotonic_ns()
         self.hop_ns_estimate: float | None = None
@@ -100,6 +115,13 @@ class Orchestrator:
 
     def _observe(self, r: Record) -> None:
         kind = r["kind"]
+        if kind in ("token_received", "token_created", "token_injected"):
+            self.tokens_at[r["pos"]] = self.tokens_at.get(r["pos"], 0) + 1
+        elif kind in ("token_passed", "token_dropped", "token_fenced"):
+            if self.tokens_at.get(r["pos"], 0) > 0:
+                self.tokens_at[r["pos"]] -= 1
+        elif kind == "node_exited":
+            self.tokens_at[r["pos"]] = 0
         if kind == "token_received":
             if r["epoch"] >= self.epoch:
                 now = r["t_ns"]
@@ -141,8 +163,13 @@ class Orchestrator:
     def silent_for_s(self) -> float:
         return (time.monotonic_ns() - self.last_progress_ns) / 1e9
 
+    def holders(self) -> list[int]:
+        """Positions that hold a token now, as far as their events say."""
+        return [pos for pos, count in self.tokens_at.items() if count > 0]
+
     def recover(self, cause: str) -> Recovery:
         recovery = Recovery(cause)
+        self._last_receipt_ns = None  # the silence is not a hop: keep it out of the estimate
         began_ns = self.last_progress_ns if cause == "silence" else time.monotonic_ns()
         detected_ns = time.monotonic_ns()
         recovery.detect_ms = (detected_ns - began_ns) / 1e6
@@ -164,7 +191,8 @@ class Orchestrator:
             if self._elect_and_regenerate(max(self.epoch, self.round) + 1, recovery):
                 recovery.ok = True
                 break
-        recovery.total_ms = (time.monotonic_ns() - began_ns) / 1e6
+        recovery.ended_ns = time.monotonic_ns()
+        recovery.total_ms = (recovery.ended_ns - began_ns) / 1e6
         self.last_progress_ns = time.monotonic_ns()
         self.recoveries.append(recovery)
         pos = recovery.leader_pos if recovery.leader_pos is not None else 0
@@ -209,6 +237,8 @@ class Orchestrator:
                 self.cluster.bypass(pos)
                 recovery.bypassed.append(pos)
             elif status in ("dead", "zombie") or pos in recovery.restarted:
+                if pos in self.given_up or not self._may_restart(pos):
+                    continue
                 self.cluster.restart(pos)
                 recovery.restarted.append(pos)
             else:
@@ -225,11 +255,12 @@ class Orchestrator:
         self.cluster.note(chosen[0], "election_round", round=round_, candidate_pos=chosen,
                           candidate_ids=ids)
         started = time.monotonic_ns()
-        # Right to left: a candidate's ID then reaches nodes whose own command is
-        # already waiting (nodes read control first), so "all" really means all;
-        # a node that forwards someone's ID before its command arrives stays out.
-        for pos in reversed(chosen):
-            self.cluster.send(pos, StartElection(round_))
+        # One start instant for every candidate (one clock on one machine), far enough
+        # ahead that every command is there first: no candidate's ID can then reach a
+        # node before its own start, so the chosen candidates all take part.
+        at_ns = started + START_LEAD_NS + START_LEAD_PER_NODE_NS * len(chosen)
+        for pos in chosen:
+            self.cluster.send(pos, Scheduled(at_ns, StartElection(round_)))
         won = self.cluster.wait_until(lambda: round_ in self._completed_rounds,
                                       self._phase_timeout_s())
         elected_ns = time.monotonic_ns()
@@ -281,15 +312,32 @@ class Orchestrator:
     # --- supervision and the main loop -----------------------------------------------
 
     def supervise(self, recovery: Recovery | None = None) -> None:
-        """Restart the dead; rejoin bypassed nodes that run again."""
+        """Restart the dead (within the restart intensity); rejoin bypassed nodes
+        that run again."""
         for node in self.cluster.nodes:
+            if node.pos in self.given_up:
+                continue
             if not node.running and not node.bypassed:
+                if not self._may_restart(node.pos):
+                    continue
                 self.cluster.restart(node.pos)
                 if recovery is not None:
                     recovery.restarted.append(node.pos)
             elif node.bypassed and node.running and not node.suspended \
                     and self.cluster.status(node.pos) == "running":
                 self.cluster.rejoin(node.pos)
+
+    def _may_restart(self, pos: int) -> bool:
+        now = time.monotonic()
+        recent = [t for t in self._restart_times.get(pos, []) if now - t < self.restart_window_s]
+        if len(recent) >= self.max_restarts and len(self.cluster.active_positions()) > 2:
+            self.given_up.add(pos)
+            self.cluster.note(pos, "supervisor_gave_up", restarts=len(recent),
+                              window_s=self.restart_window_s)
+            self.cluster.bypass(pos)
+            return False
+        self._restart_times[pos] = recent + [now]
+        return True
 
     def tick(self) -> None:
         """One turn of the watch loop: read events, supervise, recover on silence."""

@@ -74,7 +74,11 @@ class Elector:
                 return self._win()
             # Our own ID from before a restart (or a duplicate ID): stop it here.
             return [Report("candidate_dropped", fields)]
-        if self.status in (Status.CANDIDATE, Status.LEADER) and message.node_id < self.node_id:
+        if self.status is Status.LEADER or (
+                self.status is Status.CANDIDATE and message.node_id < self.node_id):
+            # A leader swallows every other ID of its round, even a larger one: that
+            # can only come from a node restarted and re-started mid-round, and letting
+            # it through would make a second leader of the same round.
             return [Report("candidate_swallowed", fields)]
         self.become_not_leader()
         return [Send(Side.RIGHT, message), Report("candidate_forwarded", fields)]

@@ -30,6 +30,9 @@ from dataclasses import dataclass, field
 from .messages import Marker, Output, Report, Send, Side, SnapshotId
 
 _REMEMBERED_COMPLETED = 64
+# A node restarted mid-snapshot may wait forever for a marker its neighbours will
+# never resend; past this many open recordings the oldest is given up.
+_MAX_OPEN = 16
 
 
 @dataclass
@@ -53,9 +56,19 @@ class SnapshotRecorder:
     def start(self, sid: SnapshotId, held: list[int], node_epoch: int) -> list[Output]:
         if sid in self._active or sid in self._completed:
             return []
-        self._active[sid] = _Recording(list(held), node_epoch, {Side.LEFT, Side.RIGHT})
-        return [Report("snapshot_started", {"sid": list_of(sid)}),
-                Send(Side.LEFT, Marker(sid)), Send(Side.RIGHT, Marker(sid))]
+        outputs = self._open(sid, _Recording(list(held), node_epoch, {Side.LEFT, Side.RIGHT}))
+        return outputs + [Report("snapshot_started", {"sid": list_of(sid)}),
+                          Send(Side.LEFT, Marker(sid)), Send(Side.RIGHT, Marker(sid))]
+
+    def _open(self, sid: SnapshotId, recording: _Recording) -> list[Output]:
+        outputs: list[Output] = []
+        while len(self._active) >= _MAX_OPEN:
+            oldest = next(iter(self._active))
+            del self._active[oldest]
+            self._completed.append(oldest)
+            outputs.append(Report("snapshot_abandoned", {"sid": list_of(oldest)}))
+        self._active[sid] = recording
+        return outputs
 
     def on_marker(self, side: Side, sid: SnapshotId, held: list[int],
                   node_epoch: int) -> list[Output]:
@@ -66,7 +79,7 @@ class SnapshotRecorder:
         if recording is None:
             # First marker: record now; the channel it came on is empty in the cut.
             recording = _Recording(list(held), node_epoch, {side.opposite})
-            self._active[sid] = recording
+            outputs += self._open(sid, recording)
             outputs += [Send(Side.LEFT, Marker(sid)), Send(Side.RIGHT, Marker(sid))]
         else:
             recording.recording.discard(side)

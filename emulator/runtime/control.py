@@ -36,6 +36,17 @@ class Rewire:
 
 
 @dataclass(frozen=True, slots=True)
+class Scheduled:
+    """Carry out ``command`` at ``at_ns`` (``time.monotonic_ns()``), before any ring
+    message that arrives later. Every node shares the clock, so the harness can
+    start an election at every candidate at one instant: no candidate's ID can then
+    reach a node before that node's own start, and "all candidates" means all."""
+
+    at_ns: int
+    command: object
+
+
+@dataclass(frozen=True, slots=True)
 class Shutdown:
     """Report statistics, close the links and exit 0."""
 

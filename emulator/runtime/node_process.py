@@ -16,6 +16,8 @@ which is exactly what SIGKILL does not allow.
 """
 from __future__ import annotations
 
+import heapq
+import itertools
 import os
 import selectors
 import signal
@@ -31,7 +33,7 @@ from ..protocol import (
     SetTimer, Side, TimerFired,
 )
 from .codec import MAX_FRAME, BadFrame, decode, encode
-from .control import NodeSpec, Rewire, Shutdown
+from .control import NodeSpec, Rewire, Scheduled, Shutdown
 from .state_file import EpochFile
 
 _LINK_ERRORS = (EOFError, ConnectionResetError, BrokenPipeError)
@@ -65,6 +67,8 @@ class NodeRuntime:
         self.selector = selectors.DefaultSelector()
         self.links: dict[Side, Connection | None] = {Side.LEFT: None, Side.RIGHT: None}
         self.timers: dict[str, int] = {}
+        self.scheduled: list[tuple[int, int, object]] = []  # heap of (at_ns, seq, command)
+        self._sequence = itertools.count()
         self.sent: Counter[str] = Counter()
         self.received: Counter[str] = Counter()
         self.running = True
@@ -90,25 +94,37 @@ class NodeRuntime:
     def run(self) -> None:
         while self.running:
             ready = self.selector.select(self._timeout())
-            # Control first: a harness command written before a neighbour's message
-            # arrived is handled before it (the election relies on this).
+            # Control first, then commands that are due, then ring messages: a start
+            # scheduled for an instant before a message arrived comes before it.
             ready.sort(key=lambda key_events: key_events[0].data != "control")
             for key, _ in ready:
                 if key.data == "control":
                     self._on_control()
-                elif key.data == "signal":
+                    continue
+                self._feed_due_commands()
+                if key.data == "signal":
                     self._on_signal()
                 else:
                     self._on_link_readable(*key.data)
                 if not self.running:
                     break
+            self._feed_due_commands()
             self._fire_due_timers()
         self._close_everything()
 
     def _timeout(self) -> float | None:
-        if not self.timers:
+        deadlines = list(self.timers.values())
+        if self.scheduled:
+            deadlines.append(self.scheduled[0][0])
+        if not deadlines:
             return None
-        return max(0.0, (min(self.timers.values()) - time.monotonic_ns()) / 1e9)
+        return max(0.0, (min(deadlines) - time.monotonic_ns()) / 1e9)
+
+    def _feed_due_commands(self) -> None:
+        now = time.monotonic_ns()
+        while self.scheduled and self.scheduled[0][0] <= now and self.running:
+            _, _, command = heapq.heappop(self.scheduled)
+            self._feed(command)
 
     def _fire_due_timers(self) -> None:
         now = time.monotonic_ns()
@@ -181,6 +197,9 @@ class NodeRuntime:
             return
         if isinstance(command, Rewire):
             self._rewire(command.side)
+        elif isinstance(command, Scheduled):
+            heapq.heappush(self.scheduled, (command.at_ns, next(self._sequence),
+                                            command.command))
         elif isinstance(command, Shutdown):
             self.exit_politely("shutdown")
             self.running = False

@@ -1,0 +1,33 @@
+"""Edges that only failure reaches: a restarted node re-started mid-round, and a
+snapshot whose markers will never come."""
+from __future__ import annotations
+
+from emulator.protocol import Marker, NodeProtocol, Received, Side, SnapshotId, StartElection
+from emulator.simulator import RingSimulator
+
+
+def test_a_node_restarted_and_restarted_mid_round_cannot_make_a_second_leader():
+    """Given IDs [2, 3, 1] where node 0 (id 2) alone won round 1, when node 1 (id 3)
+    is restarted and then told to start round 1 again, then the leader swallows
+    its larger ID and round 1 still has exactly one leader."""
+    sim = RingSimulator([2, 3, 1], seed=1)
+    sim.elect([0])
+    sim.restart(1)
+    sim.command(1, StartElection(1))
+    sim.run_until_quiet(timers=False)
+    leaders = {e.node_id for e in sim.events_of("leader", round=1)}
+    assert leaders == {2}
+    assert sim.events_of("candidate_swallowed", round=1, id=3)
+
+
+def test_a_recording_that_can_never_complete_is_given_up_not_kept_forever():
+    """Given a node that got one marker each for 40 snapshots whose second marker
+    never comes, then at most 16 recordings stay open and the rest are reported
+    abandoned."""
+    node = NodeProtocol(7)
+    abandoned = []
+    for counter in range(40):
+        outputs = node.handle(Received(Side.LEFT, Marker(SnapshotId(0, counter))))
+        abandoned += [o for o in outputs if getattr(o, "kind", "") == "snapshot_abandoned"]
+    assert len(node.snapshot.in_progress()) == 16
+    assert len(abandoned) == 40 - 16
