@@ -1,0 +1,411 @@
+"""The invariant checker: judge one trial's recorded history against DESIGN.md.
+
+Theory of operation
+-------------------
+The checker is pure: it takes the trace records of one trial (flat dicts, see
+DESIGN.md "Trace") and returns the violations it finds. It does no I/O and reads
+no clock, so a trace replayed from a file long after the run is judged exactly as
+it was live, and every rule can be tested on a hand-made history.
+
+Records come in the order the harness read them, which is not quite time order:
+every process stamps its events with ``time.monotonic_ns()`` (one clock for the
+machine), but the harness drains the nodes one at a time. Wherever timing
+matters the checker sorts by ``t_ns``; the sort is stable, so one process's own
+events keep their order when two stamps tie.
+
+Two derived views carry most of the invariants:
+
+* The *current epoch* at an instant: the highest epoch of any ``token_created``
+  at or before it. Rounds only grow, so this is a step function of time.
+* *Holdings*: the intervals during which one process (pid) held one token of one
+  epoch, from ``token_received``/``token_created``/``token_injected`` to the
+  matching ``token_passed``/``token_dropped``/``token_fenced`` or the process's
+  ``node_exited``. A node may hold several tokens (a duplicate caught up), so each
+  pid keeps its open holdings in arrival order and an end event closes the oldest
+  open one of its epoch. A ``token_fenced`` that matches no open holding is a
+  stale token refused at the door: it closes nothing.
+* A node's *fence* (highest epoch it has seen), bounded from below by the epochs
+  and rounds in its own reports: fencing failed when a node accepts a token older
+  than its fence. A paused node that missed a round may accept a stale token
+  once; the next node, which saw the round, must drop it ("within one hop").
+
+Each invariant has its own ``check_*`` function, so a test can aim at one rule;
+``check`` runs them all. The rules that need the trial runner's closing records
+(``trial_end`` for liveness and the end-of-trial token count, ``hygiene``) judge
+nothing when those records are absent: a history cut short has no verdict there.
+"""
+from __future__ import annotations
+
+import bisect
+import math
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+
+Record = dict
+
+INVARIANTS = ("single_leader", "correct_leader", "mutual_exclusion", "one_token",
+              "termination", "liveness", "hygiene")
+
+_TAKES = ("token_received", "token_created", "token_injected")
+_RELEASES = ("token_passed", "token_dropped", "token_fenced")
+
+
+@dataclass(frozen=True, slots=True)
+class Violation:
+    invariant: str      # one of INVARIANTS
+    t_ns: int | None    # when (a record's t_ns), if it has a moment
+    detail: str         # one readable sentence naming positions/ids/epochs/rounds
+
+
+def check(records: list[Record], *, nodes: int,
+          recovery_deadline_ms: float) -> list[Violation]:
+    """Every invariant over one trial's history; an empty list means a clean trial."""
+    return (check_single_leader(records)
+            + check_correct_leader(records)
+            + check_mutual_exclusion(records)
+            + check_one_token(records)
+            + check_termination(records, nodes=nodes)
+            + check_liveness(records, recovery_deadline_ms=recovery_deadline_ms)
+            + check_hygiene(records))
+
+
+# --- derived views ----------------------------------------------------------------
+
+
+def _by_time(records: list[Record]) -> list[Record]:
+    return sorted(records, key=lambda r: r["t_ns"])
+
+
+def _of_kind(records: list[Record], *kinds: str) -> list[Record]:
+    return _by_time([r for r in records if r["kind"] in kinds])
+
+
+def _last(records: list[Record], kind: str) -> Record | None:
+    found = _of_kind(records, kind)
+    return found[-1] if found else None
+
+
+def _node(r: Record) -> str:
+    return f"node {r['pos']} (id {r['id']}, pid {r['pid']})"
+
+
+class EpochClock:
+    """The current epoch at any instant: the highest epoch created at or before it."""
+
+    def __init__(self, records: list[Record]) -> None:
+        self._times: list[int] = []     # when the current epoch rose ...
+        self._epochs: list[int] = []    # ... and to what
+        for r in _of_kind(records, "token_created"):
+            if not self._epochs or r["epoch"] > self._epochs[-1]:
+                self._times.append(r["t_ns"])
+                self._epochs.append(r["epoch"])
+
+    def at(self, t_ns: int) -> int | None:
+        i = bisect.bisect_right(self._times, t_ns)
+        return self._epochs[i - 1] if i else None
+
+    def window(self, epoch: int) -> tuple[int, float] | None:
+        """When ``epoch`` was current: its first creation until a higher one's."""
+        if epoch not in self._epochs:
+            return None
+        i = self._epochs.index(epoch)
+        end = self._times[i + 1] if i + 1 < len(self._times) else math.inf
+        return self._times[i], end
+
+
+@dataclass(slots=True)
+class Holding:
+    pid: int
+    pos: int
+    epoch: int
+    start_ns: int
+    end_ns: float = math.inf    # still held when the history ends
+
+    def held_at(self, t_ns: int) -> bool:
+        return self.start_ns <= t_ns < self.end_ns
+
+
+def holdings(records: list[Record]) -> list[Holding]:
+    """Who held which token when (see the module docstring)."""
+    closed: list[Holding] = []
+    open_by_pid: dict[int, list[Holding]] = defaultdict(list)
+    for r in _by_time(records):
+        kind = r["kind"]
+        if kind in _TAKES:
+            open_by_pid[r["pid"]].append(Holding(r["pid"], r["pos"], r["epoch"], r["t_ns"]))
+        elif kind in _RELEASES:
+            held = open_by_pid[r["pid"]]
+            for i, holding in enumerate(held):
+                if holding.epoch == r["epoch"]:
+                    holding.end_ns = r["t_ns"]
+                    closed.append(held.pop(i))
+                    break
+        elif kind == "node_exited":
+            # A dead process holds nothing; what it held is lost with it.
+            for holding in open_by_pid.pop(r["pid"], []):
+                holding.end_ns = r["t_ns"]
+                closed.append(holding)
+    return closed + [h for held in open_by_pid.values() for h in held]
+
+
+# --- 1. at most one leader per round ------------------------------------------------
+
+
+def check_single_leader(records: list[Record]) -> list[Violation]:
+    violations = []
+    leaders: dict[int, dict[tuple, Record]] = defaultdict(dict)
+    for r in _of_kind(records, "leader"):
+        leaders[r["round"]].setdefault((r["pos"], r["pid"]), r)
+    for round_, by_node in sorted(leaders.items()):
+        if len(by_node) > 1:
+            winners = list(by_node.values())
+            violations.append(Violation(
+                "single_leader", winners[1]["t_ns"],
+                f"round {round_} has {len(winners)} leaders: "
+                + ", ".join(_node(r) for r in winners) + "."))
+    for r in _of_kind(records, "leader_conflict"):
+        violations.append(Violation(
+            "single_leader", r["t_ns"],
+            f"{_node(r)} is leader of round {r['round']} but heard of leader id "
+            f"{r['leader_id']} in the same round."))
+    return violations
+
+
+# --- 2. the largest live candidate wins ------------------------------------------------
+
+
+def check_correct_leader(records: list[Record]) -> list[Violation]:
+    exited_at: dict[int, int] = {}
+    for r in _of_kind(records, "node_exited"):
+        exited_at.setdefault(r["pid"], r["t_ns"])
+    completes = _group_by_round(_of_kind(records, "election_complete"))
+    candidates_by_round = _group_by_round(_of_kind(records, "candidate"))
+    violations = []
+    for round_, leaders in sorted(_group_by_round(_of_kind(records, "leader")).items()):
+        end_ns = (completes.get(round_) or leaders)[0]["t_ns"]
+        candidates = {r["pid"]: r for r in candidates_by_round.get(round_, [])}
+        # Dead = its process exited by the round's end; a restarted node is a new pid.
+        alive = [r["id"] for pid, r in candidates.items()
+                 if exited_at.get(pid, math.inf) > end_ns]
+        expected = max(alive, default=None)
+        for leader in {(r["pos"], r["pid"]): r for r in leaders}.values():
+            if leader["id"] != expected:
+                violations.append(Violation(
+                    "correct_leader", leader["t_ns"],
+                    f"round {round_} was won by {_node(leader)}, but the largest id among "
+                    f"its candidates alive at the round's end was {expected} "
+                    f"(candidate ids {sorted(r['id'] for r in candidates.values())}, "
+                    f"alive {sorted(alive)})."))
+    return violations
+
+
+def _group_by_round(records: list[Record]) -> dict[int, list[Record]]:
+    grouped: dict[int, list[Record]] = defaultdict(list)
+    for r in records:
+        grouped[r["round"]].append(r)
+    return grouped
+
+
+# --- 3. mutual exclusion -----------------------------------------------------------
+
+
+def check_mutual_exclusion(records: list[Record]) -> list[Violation]:
+    clock = EpochClock(records)
+    # A duplicate injected on purpose breaks exclusion in its epoch; the recovery
+    # that must follow is judged by one_token, not here.
+    injected = {r["epoch"] for r in _of_kind(records, "token_injected")}
+    by_epoch: dict[int, list[Holding]] = defaultdict(list)
+    for holding in holdings(records):
+        by_epoch[holding.epoch].append(holding)
+    violations = []
+    for epoch, held in sorted(by_epoch.items()):
+        window = clock.window(epoch)
+        if epoch in injected or window is None:
+            continue  # injected, or never current: a stale epoch is one_token's concern
+        overlap = _first_overlap(held, *window)
+        if overlap is not None:
+            at_ns, first, second = overlap
+            violations.append(Violation(
+                "mutual_exclusion", at_ns,
+                f"two holders of a current token of epoch {epoch} at once: node "
+                f"{first.pos} (pid {first.pid}) and node {second.pos} (pid {second.pid})."))
+    return violations
+
+
+def _first_overlap(held: list[Holding], begin: int,
+                   end: float) -> tuple[int, Holding, Holding] | None:
+    """Sweep the holdings, clipped to [begin, end), in order of start."""
+    clipped = sorted(((max(h.start_ns, begin), min(h.end_ns, end), h) for h in held),
+                     key=lambda c: c[0])
+    active: list[tuple[int, float, Holding]] = []
+    for start, stop, holding in clipped:
+        if start >= stop:
+            continue  # not held while this epoch was current
+        active = [a for a in active if a[1] > start]  # half-open: a hand-off at t is fine
+        other = next((a[2] for a in active if a[2].pid != holding.pid), None)
+        if other is not None:
+            return int(start), other, holding
+        active.append((start, stop, holding))
+    return None
+
+
+# --- 4. one token after recovery; stale tokens fenced ---------------------------------
+
+
+# What a node's own reports prove it has seen: each field is a lower bound on its
+# fence (highest epoch seen), since a node observes every round and token epoch it
+# reports. Harness records are left out: ``election_round`` names a candidate that
+# has not yet heard of the round.
+_FENCE_EVIDENCE = {
+    "node_started": "epoch", "token_received": "epoch", "token_created": "epoch",
+    "token_injected": "epoch", "token_fenced": "node_epoch", "snapshot_part": "node_epoch",
+    "election_start": "round", "candidate": "round", "candidate_forwarded": "round",
+    "candidate_swallowed": "round", "candidate_dropped": "round", "leader": "round",
+    "elected": "round", "election_complete": "round", "leader_conflict": "round",
+}
+
+
+def check_one_token(records: list[Record]) -> list[Violation]:
+    """Stale tokens fenced within one hop; one token after recovery and at the end.
+
+    A stale token (older than the current epoch) may be accepted by a node that has
+    not heard of the newer epoch yet, e.g. a paused node that was bypassed while the
+    ring elected: that is the one hop. Accepting it at a node that had already seen
+    a newer epoch is the violation (what happens everywhere with fencing off).
+    """
+    clock = EpochClock(records)
+    seen: dict[int, int] = {}
+    stale: dict[int, list[tuple[Record, int]]] = defaultdict(list)
+    for r in _by_time(records):
+        if r["kind"] == "token_received" and seen.get(r["pid"], -1) > r["epoch"]:
+            stale[r["epoch"]].append((r, seen[r["pid"]]))
+        if r["kind"] in _FENCE_EVIDENCE:
+            seen[r["pid"]] = max(seen.get(r["pid"], -1), r[_FENCE_EVIDENCE[r["kind"]]])
+    # Unfenced, a stale token laps forever: report its first acceptance, with a count.
+    violations = []
+    for epoch, accepted in sorted(stale.items()):
+        first, node_epoch = accepted[0]
+        current = clock.at(first["t_ns"])
+        violations.append(Violation(
+            "one_token", first["t_ns"],
+            f"{_node(first)} accepted a stale token of epoch {epoch} (hop {first['hop']}) "
+            f"though it had seen epoch {node_epoch} (current epoch {current}), "
+            f"{len(accepted)} such receipt(s) of epoch {epoch} in all: fencing should "
+            f"have dropped it."))
+    violations += _final_snapshot(records)
+    violations += _tokens_at_trial_end(records)
+    return violations
+
+
+def _final_snapshot(records: list[Record]) -> list[Violation]:
+    """The last complete snapshot after the last recovery must count one token.
+
+    No verdict if a fault came after the last recovery: a snapshot taken then
+    measures that fault, not the recovery (liveness judges whether it was repaired).
+    """
+    recovered = _last(records, "recovered")
+    fault = _last(records, "fault")
+    if recovered is None or (fault is not None and fault["t_ns"] > recovered["t_ns"]):
+        return []
+    snapshots = [r for r in _of_kind(records, "snapshot_result")
+                 if r["complete"] and r["t_ns"] > recovered["t_ns"]]
+    if not snapshots or snapshots[-1]["tokens"] == 1:
+        return []
+    last = snapshots[-1]
+    return [Violation("one_token", last["t_ns"],
+                      f"snapshot {tuple(last['sid'])} after the recovery to epoch "
+                      f"{recovered['epoch']} counted {last['tokens']} tokens of epoch "
+                      f"{last['epoch']}, not 1.")]
+
+
+def _tokens_at_trial_end(records: list[Record]) -> list[Violation]:
+    end = _last(records, "trial_end")
+    if end is None or end.get("final_epoch") is None:
+        return []
+    final = end["final_epoch"]
+    held = [h for h in holdings(records) if h.epoch == final and h.held_at(end["t_ns"])]
+    if len(held) <= 1:
+        return []
+    return [Violation("one_token", end["t_ns"],
+                      f"the trial ended with {len(held)} tokens of the final epoch {final} "
+                      f"held, at positions {sorted(h.pos for h in held)}.")]
+
+
+# --- 5. termination --------------------------------------------------------------------
+
+
+def check_termination(records: list[Record], *, nodes: int) -> list[Violation]:
+    violations = []
+    end = _last(records, "trial_end")
+    cutoff = end["t_ns"] if end is not None else math.inf
+    closings = _of_kind(records, "election_complete", "round_abandoned")
+    for started in _of_kind(records, "election_round"):
+        round_ = started["round"]
+        if not any(c["round"] == round_ and started["t_ns"] <= c["t_ns"] <= cutoff
+                   for c in closings):
+            violations.append(Violation(
+                "termination", started["t_ns"],
+                f"election round {round_} (candidate positions {started['candidate_pos']}) "
+                f"was neither completed nor abandoned before the trial ended."))
+    # A message forwarded more often than there are nodes has lapped the ring: it
+    # would circulate forever (e.g. an ID whose owner restarted and nobody stops).
+    forwards = Counter((r["round"], r["id"]) for r in _of_kind(records, "candidate_forwarded"))
+    for (round_, node_id), count in sorted(forwards.items()):
+        if count > nodes:
+            violations.append(Violation(
+                "termination", None,
+                f"candidate id {node_id} of round {round_} was forwarded {count} times "
+                f"on a ring of {nodes} nodes."))
+    announcements = Counter(r["round"] for r in _of_kind(records, "elected"))
+    for round_, count in sorted(announcements.items()):
+        if count > nodes:
+            violations.append(Violation(
+                "termination", None,
+                f"the leader announcement of round {round_} was forwarded {count} times "
+                f"on a ring of {nodes} nodes."))
+    return violations
+
+
+# --- 6. liveness ---------------------------------------------------------------------
+
+
+def check_liveness(records: list[Record], *, recovery_deadline_ms: float) -> list[Violation]:
+    """Without a ``trial_end`` record there is no final epoch to wait for: no verdict."""
+    end = _last(records, "trial_end")
+    if end is None:
+        return []
+    fault = _last(records, "fault")
+    since = fault["t_ns"] if fault is not None else _by_time(records)[0]["t_ns"]
+    deadline = since + int(recovery_deadline_ms * 1e6)
+    final = end.get("final_epoch")
+    if final is None:
+        return [Violation("liveness", end["t_ns"],
+                          "the trial ended without any token epoch: no token ever circulated.")]
+    reached = {r["pos"] for r in _of_kind(records, "token_received")
+               if r["epoch"] == final and since < r["t_ns"] <= deadline}
+    missing = [pos for pos in end["active_positions"] if pos not in reached]
+    if not missing:
+        return []
+    what = "the last fault" if fault is not None else "the start"
+    return [Violation("liveness", deadline,
+                      f"no token of epoch {final} reached position(s) {missing} within "
+                      f"{recovery_deadline_ms:g} ms after {what}.")]
+
+
+# --- 7. hygiene ----------------------------------------------------------------------
+
+
+def check_hygiene(records: list[Record]) -> list[Violation]:
+    report = _last(records, "hygiene")
+    if report is None:
+        return []
+    found = []
+    if report["leftover_pids"]:
+        found.append(f"node processes left running: pids {report['leftover_pids']}.")
+    if report["zombies"]:
+        found.append(f"zombie processes left unreaped: pids {report['zombies']}.")
+    if report["fds_after"] > report["fds_before"]:
+        found.append(f"{report['fds_after'] - report['fds_before']} file descriptor(s) "
+                     f"leaked ({report['fds_before']} before the trial, "
+                     f"{report['fds_after']} after).")
+    return [Violation("hygiene", report["t_ns"], detail) for detail in found]
