@@ -61,10 +61,7 @@ class NodeHandle:
     suspended: bool = False
     bypassed: bool = False
     exitcodes: list[int] = field(default_factory=list)
-
-    @property
-    def pid(self) -> int | None:
-        return self.process.pid if self.process is not None else None
+    pid: int | None = None  # kept here: a closed Process object no longer tells it
 
     @property
     def running(self) -> bool:
@@ -127,8 +124,7 @@ class Cluster:
         for end in self._pending_ends:
             end.close()
         self._pending_ends = []
-        self.selector.close()
-        self.selector = selectors.DefaultSelector()
+        self.selector.close()  # a stopped cluster stays stopped
         if self._own_state_dir:
             shutil.rmtree(self.state_dir, ignore_errors=True)
 
@@ -336,6 +332,7 @@ class Cluster:
                     self._pending_ends.remove(conn)
         node.process = process
         node.control = harness_end
+        node.pid = process.pid
         node.ps = psutil.Process(process.pid)
         node.incarnation += 1
         node.suspended = False
@@ -352,6 +349,7 @@ class Cluster:
             node.ps.kill()
             process.join()
         exitcode = process.exitcode
+        process.close()  # its sentinel pipe: two descriptors per incarnation otherwise
         node.exitcodes.append(exitcode)
         fields = {"exitcode": exitcode}
         if exitcode < 0:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from tabulate import tabulate
 
+from .campaign import TrialResult
 from .cluster import Cluster
 from .history import History
 from .recovery import Recovery
@@ -44,3 +45,28 @@ def recovery_table(recoveries: list[Recovery]) -> str:
                                    "expected", "election msgs", "restarted", "bypassed",
                                    "detect ms", "snapshot ms", "elect ms", "regen ms",
                                    "total ms", "outcome"])
+
+
+def _ms(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f}"
+
+
+def trial_table(results: list[TrialResult]) -> str:
+    rows = [[r.scenario, r.trial, r.seed, r.nodes, r.faults,
+             "-" if r.snapshot_tokens is None else r.snapshot_tokens,
+             ",".join(map(str, r.rounds)) or "-",
+             "-" if r.leader_id is None else r.leader_id,
+             "-" if r.expected_leader_id is None else r.expected_leader_id,
+             r.election_messages, _ms(r.detect_ms), _ms(r.elect_ms), _ms(r.recover_ms),
+             "ok" if r.ok else "; ".join(v.split(":")[0] for v in r.violations)]
+            for r in results]
+    return tabulate(rows, headers=["scenario", "trial", "seed", "N", "faults", "tokens",
+                                   "rounds", "leader", "expected", "elect msgs",
+                                   "detect ms", "elect ms", "recover ms", "verdict"])
+
+
+def summary_table(rows: list[dict]) -> str:
+    return tabulate([[r["scenario"], r["trials"], r["ok"], r["violations"],
+                      _ms(r["median_recover_ms"]), _ms(r["p95_recover_ms"])] for r in rows],
+                    headers=["scenario", "trials", "ok", "violations",
+                             "median recover ms", "p95 recover ms"])

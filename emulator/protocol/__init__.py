@@ -5,7 +5,7 @@ runtime and the simulator carry the outputs out.
 """
 from .election import Elector, Status
 from .messages import (
-    Candidate, DropToken, Elected, InjectToken, LinkDown, LinkUp, Marker, PersistEpoch,
+    Candidate, DropToken, Elected, InjectToken, Leave, LinkDown, LinkUp, Marker, PersistEpoch,
     ProtocolViolation, Received, Report, Send, SetTimer, Side, SnapshotId, StartElection,
     StartSnapshot, TimerFired, Token,
 )
@@ -14,7 +14,7 @@ from .snapshot import SnapshotRecorder
 from .token import HOLD_TIMER, TokenKeeper
 
 __all__ = [
-    "Candidate", "DropToken", "Elected", "Elector", "HOLD_TIMER", "InjectToken", "LinkDown",
+    "Candidate", "DropToken", "Elected", "Elector", "HOLD_TIMER", "InjectToken", "Leave", "LinkDown",
     "LinkUp", "Marker", "NodeProtocol", "PersistEpoch", "ProtocolViolation", "Received",
     "Report", "Send", "SetTimer", "Side", "SnapshotId", "SnapshotRecorder", "StartElection",
     "StartSnapshot", "Status", "TimerFired", "Token", "TokenKeeper",

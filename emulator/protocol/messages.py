@@ -134,8 +134,13 @@ class InjectToken:
     """Fault: a second token of the node's current epoch appears here."""
 
 
+@dataclass(frozen=True, slots=True)
+class Leave:
+    """The node is about to exit of its own accord (SIGTERM): hand over what it holds."""
+
+
 Input = Union[Received, TimerFired, LinkDown, LinkUp, StartSnapshot, StartElection,
-              DropToken, InjectToken]
+              DropToken, InjectToken, Leave]
 
 
 # --- outputs ---------------------------------------------------------------

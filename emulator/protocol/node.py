@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from .election import Elector, Status
 from .messages import (
-    Candidate, DropToken, Elected, InjectToken, Input, LinkDown, LinkUp, Marker,
+    Candidate, DropToken, Elected, InjectToken, Input, Leave, LinkDown, LinkUp, Marker,
     Output, ProtocolViolation, Received, Report, Side, StartElection, StartSnapshot,
     TimerFired, Token,
 )
@@ -64,6 +64,8 @@ class NodeProtocol:
             return self.token.drop()
         if isinstance(event, InjectToken):
             return self.token.inject()
+        if isinstance(event, Leave):
+            return self.token.hand_over()
         raise ProtocolViolation(f"unknown input {event!r}")
 
     def _on_message(self, side: Side, message) -> list[Output]:

@@ -85,6 +85,20 @@ class TokenKeeper:
             outputs.append(SetTimer(HOLD_TIMER, self.hold_ns))
         return outputs
 
+    def hand_over(self) -> list[Output]:
+        """Leaving: pass every held token right now, without waiting out the hold.
+        This is what a polite exit (SIGTERM) can do and a SIGKILLed node cannot."""
+        if not self.right_up:
+            return []  # nowhere to put them: they leave with the process
+        outputs: list[Output] = []
+        for token in self.held:
+            passed = token.passed()
+            outputs += [Report("token_passed", {"epoch": passed.epoch, "hop": passed.hop,
+                                                "handover": True}),
+                        Send(Side.RIGHT, passed)]
+        self.held = []
+        return outputs
+
     def on_right_link(self, up: bool) -> list[Output]:
         was_up, self.right_up = self.right_up, up
         if up and not was_up and self.held:

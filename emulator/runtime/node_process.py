@@ -29,7 +29,7 @@ from multiprocessing import reduction
 from multiprocessing.connection import Connection
 
 from ..protocol import (
-    LinkDown, LinkUp, NodeProtocol, PersistEpoch, Received, Report, Send,
+    Leave, LinkDown, LinkUp, NodeProtocol, PersistEpoch, Received, Report, Send,
     SetTimer, Side, TimerFired,
 )
 from .codec import MAX_FRAME, BadFrame, decode, encode
@@ -108,8 +108,9 @@ class NodeRuntime:
                     self._on_link_readable(*key.data)
                 if not self.running:
                     break
-            self._feed_due_commands()
-            self._fire_due_timers()
+            if self.running:
+                self._feed_due_commands()
+                self._fire_due_timers()
         self._close_everything()
 
     def _timeout(self) -> float | None:
@@ -216,6 +217,7 @@ class NodeRuntime:
     def _on_signal(self) -> None:
         received = self._wakeup_read.recv(64)
         if signal.SIGTERM in received:
+            self._feed(Leave())  # hand the token on: the one thing SIGKILL forbids
             self.exit_politely("SIGTERM")
             self.terminated = True
             self.running = False

@@ -33,6 +33,13 @@ BAD_INPUTS = [
     (["run", "--trace", "/nonexistent-dir/trace.jsonl"], "/nonexistent-dir/trace.jsonl"),
     (["run", "--bogus"], "--bogus"),
     (["launch"], "launch"),
+    (["chaos", "--scenario", "meteor-strike"], "meteor-strike"),
+    (["chaos", "--trials", "0"], "0"),
+    (["chaos", "--scenario", "pause-holder", "--nodes", "2"], "2"),
+    (["chaos", "--json", "/nonexistent-dir/out.json"], "/nonexistent-dir/out.json"),
+    (["chaos", "--runs-dir", "/proc/no-such-place"], "/proc/no-such-place"),
+    (["chaos", "--file", "/nonexistent-dir/x.json"], "/nonexistent-dir/x.json"),
+    (["chaos", "--ids", "1,1"], "1"),
 ]
 
 
@@ -46,6 +53,14 @@ def test_bad_input_is_one_clear_line_and_exit_2(args, named):
     assert "Traceback" not in result.stderr
     assert named in lines[0] and "error" in lines[0]
     assert result.stdout == ""
+
+
+def test_scenarios_lists_every_scenario_with_a_line_of_explanation():
+    from harness.faults import SCENARIOS
+    result = ringemu("scenarios")
+    assert result.returncode == 0
+    for name in SCENARIOS:
+        assert name in result.stdout
 
 
 def test_help_explains_every_run_option():

@@ -1,0 +1,96 @@
+"""Experiment files: every malformed field is named; a good file runs."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from harness.config import ConfigError
+from harness.experiment import parse_experiment
+
+GOOD = {"name": "two-faults", "nodes": 4, "seed": 3,
+        "faults": [{"at_ms": 20, "fault": "kill", "target": "holder"},
+                   {"at_ms": 40, "fault": "drop_token", "target": 1}]}
+
+
+def _with(**changes):
+    document = json.loads(json.dumps(GOOD))
+    document.update(changes)
+    return document
+
+
+def _fault(**changes):
+    fault = dict(GOOD["faults"][0])
+    fault.update(changes)
+    return _with(faults=[fault])
+
+
+MALFORMED = [
+    ([1, 2], "top level"),
+    (_with(colour="red"), "colour"),
+    (_with(nodes=1), "nodes"),
+    (_with(nodes="eight"), "nodes"),
+    (_with(seed=-1), "seed"),
+    (_with(arrangement="sideways"), "arrangement"),
+    ({"ids": [3, 3, 1], "faults": GOOD["faults"]}, "ids"),
+    ({"ids": [3, 0, 1], "faults": GOOD["faults"]}, "ids"),
+    ({"ids": "3,1", "faults": GOOD["faults"]}, "ids"),
+    ({"ids": [3, 1], "nodes": 2, "faults": GOOD["faults"]}, "ids"),
+    (_with(faults=[]), "faults"),
+    (_with(faults="kill"), "faults"),
+    (_with(faults=[7]), "faults[0]"),
+    (_fault(at_ms=-5), "faults[0].at_ms"),
+    (_fault(at_ms="soon"), "faults[0].at_ms"),
+    (_fault(fault="explode"), "faults[0].fault"),
+    (_fault(target=4), "faults[0].target"),
+    (_fault(target=-1), "faults[0].target"),
+    (_fault(target="everyone"), "faults[0].target"),
+    (_fault(when=3), "faults[0].when"),
+    (_with(faults=[{"fault": "kill", "target": 1}]), "faults[0].at_ms"),
+    (_with(name="../escape"), "name"),
+]
+
+
+@pytest.mark.parametrize("document,where", MALFORMED, ids=[w for _, w in MALFORMED])
+def test_a_malformed_field_is_named(document, where):
+    with pytest.raises(ConfigError) as raised:
+        parse_experiment(document, source="x.json")
+    message = str(raised.value)
+    assert message.startswith(f"x.json: {where}")
+    assert "\n" not in message
+
+
+def test_a_good_file_parses_in_order():
+    experiment = parse_experiment(GOOD)
+    assert len(experiment.ids) == 4 and experiment.seed == 3
+    assert [f.fault for f in experiment.faults] == ["kill", "drop_token"]
+
+
+def _chaos(*args):
+    return subprocess.run([sys.executable, "-m", "harness", "chaos", *args],
+                          capture_output=True, text=True, timeout=120,
+                          stdin=subprocess.DEVNULL)
+
+
+def test_the_cli_names_bad_json_with_line_and_column(tmp_path):
+    path = tmp_path / "bad.json"
+    path.write_text('{"nodes": 4,\n "faults": [}')
+    completed = _chaos("--file", str(path), "--runs-dir", str(tmp_path))
+    assert completed.returncode == 2
+    assert completed.stderr.count("\n") == 1 and "line 2" in completed.stderr
+    assert "Traceback" not in completed.stderr
+
+
+@pytest.mark.real
+def test_an_experiment_file_runs_its_timed_faults(tmp_path):
+    path = tmp_path / "two-faults.json"
+    path.write_text(json.dumps(GOOD))
+    report = tmp_path / "out.json"
+    completed = _chaos("--file", str(path), "--trials", "1", "--json", str(report),
+                       "--runs-dir", str(tmp_path / "runs"))
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    trial = json.loads(report.read_text())["trials"][0]
+    assert trial["scenario"] == "two-faults" and trial["ok"]
+    assert trial["faults"] >= 2
