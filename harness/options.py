@@ -1,0 +1,126 @@
+"""Command-line building blocks shared by every ``ringemu`` command.
+
+Every value is checked where it is parsed; a bad one becomes one line naming
+the value and what is allowed (argparse's usage dump is suppressed), exit 2.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from .config import (
+    ARRANGEMENTS, DEFAULT_START_METHOD, START_METHODS, ConfigError, RingConfig, arrange_ids,
+    parse_ids,
+)
+
+EXIT_BAD_INPUT = 2
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line, not a usage dump."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        sys.stderr.write(f"{self.prog}: error: {message}\n")
+        sys.exit(EXIT_BAD_INPUT)
+
+
+def integer(name: str, minimum: int, maximum: int | None = None):
+    """An argparse type: a whole number in [minimum, maximum]."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"{name} {text!r} is not a whole number; need an integer >= {minimum}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"{name} {value} is too small; need >= {minimum}")
+        if maximum is not None and value > maximum:
+            raise argparse.ArgumentTypeError(f"{name} {value} is too large; need <= {maximum}")
+        return value
+    return parse
+
+
+def non_negative(name: str):
+    """An argparse type: a finite number >= 0."""
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"{name} {text!r} is not a number; need a number >= 0") from None
+        if not value >= 0 or value == float("inf"):  # also rejects nan
+            raise argparse.ArgumentTypeError(f"{name} {text} is not allowed; need a "
+                                             "finite number >= 0")
+        return value
+    return parse
+
+
+def _candidates(text: str) -> int:
+    if text == "all":
+        return 0  # resolved to N once N is known
+    return integer("--candidates", 1)(text)
+
+
+def add_ring_options(parser: argparse.ArgumentParser) -> None:
+    """The options that describe a ring, shared by every command that makes one."""
+    parser.add_argument("--nodes", type=integer("--nodes", 2), default=None, metavar="N",
+                        help="number of nodes (default 8, or the length of --ids)")
+    ids = parser.add_mutually_exclusive_group()
+    ids.add_argument("--ids", default=None, metavar="5,9,2,...",
+                     help="explicit node IDs by position: unique natural numbers")
+    ids.add_argument("--arrangement", choices=ARRANGEMENTS, default="random",
+                     help="how IDs 1..N are laid out: a seeded random permutation "
+                          "(default), ascending or descending in the token's direction")
+    parser.add_argument("--seed", type=integer("--seed", 0), default=1,
+                        help="seed for the ID permutation, the candidates and every "
+                             "fault's target and timing (default 1)")
+    parser.add_argument("--hold-ms", type=non_negative("--hold-ms"), default=2.0,
+                        metavar="H", help="how long a holder keeps the token, in ms "
+                                          "(default 2)")
+    parser.add_argument("--start-method", choices=START_METHODS,
+                        default=DEFAULT_START_METHOD,
+                        help=f"multiprocessing start method (default {DEFAULT_START_METHOD})")
+    parser.add_argument("--candidates", type=_candidates, default=None, metavar="K|all",
+                        help="how many nodes start each election round (default: a "
+                             "random subset, the article's 'arbitrary processes')")
+    parser.add_argument("--no-announce", dest="announce", action="store_false",
+                        help="the article's bare election: no Elected message; followers "
+                             "only learn they are not the leader")
+    parser.add_argument("--no-fencing", dest="fencing", action="store_false",
+                        help="accept tokens of any epoch (shows why fencing is needed)")
+
+
+def ring_config(args: argparse.Namespace) -> RingConfig:
+    """The ring the ring options describe (ConfigError if they contradict)."""
+    if args.ids is not None:
+        ids = parse_ids(args.ids)
+        if args.nodes is not None and args.nodes != len(ids):
+            raise ConfigError(f"--ids lists {len(ids)} IDs but --nodes is {args.nodes}; "
+                              "give one ID per node")
+    else:
+        ids = arrange_ids(args.nodes or 8, args.arrangement, args.seed)
+    return RingConfig(ids=ids, hold_ns=int(args.hold_ms * 1e6), fencing=args.fencing,
+                      announce=args.announce, start_method=args.start_method)
+
+
+def candidates(args: argparse.Namespace, nodes: int) -> int | None:
+    """--candidates as a count: 'all' is N, absent is None (a random subset)."""
+    return nodes if args.candidates == 0 else args.candidates
+
+
+def check_writable(path: str, option: str) -> None:
+    try:
+        with open(path, "a", encoding="utf-8"):
+            pass
+    except OSError as why:
+        raise ConfigError(f"{option} {path!r} cannot be written: {why.strerror}") from None
+
+
+def check_directory(path: str, option: str) -> None:
+    try:
+        os.makedirs(path, exist_ok=True)
+    except OSError as why:
+        raise ConfigError(f"{option} {path!r} cannot be created: {why.strerror}") from None
+    if not os.access(path, os.W_OK):
+        raise ConfigError(f"{option} {path!r} is not writable")
