@@ -21,6 +21,9 @@ receiver already held it when recording. The harness adds the parts up.
 
 A node that restarted mid-snapshot knows nothing of it; a marker for a sid it
 has already completed is ignored, so late markers cannot start a second pass.
+Every marker's arrival is reported (``marker_received``; ``first`` marks the one
+that made the node record and send its own markers), so a trace shows every
+marker from send to receipt.
 """
 from __future__ import annotations
 
@@ -73,9 +76,11 @@ class SnapshotRecorder:
     def on_marker(self, side: Side, sid: SnapshotId, held: list[int],
                   node_epoch: int) -> list[Output]:
         if sid in self._completed:
-            return []
-        outputs: list[Output] = []
+            return [Report("marker_received", {"sid": list_of(sid), "side": side.value,
+                                               "first": False, "late": True})]
         recording = self._active.get(sid)
+        outputs: list[Output] = [Report("marker_received", {
+            "sid": list_of(sid), "side": side.value, "first": recording is None})]
         if recording is None:
             # First marker: record now; the channel it came on is empty in the cut.
             recording = _Recording(list(held), node_epoch, {side.opposite})
