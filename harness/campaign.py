@@ -18,6 +18,7 @@ import random
 import statistics
 import sys
 import time
+import traceback
 from dataclasses import asdict, dataclass, field
 from typing import Callable, TextIO
 
@@ -74,6 +75,8 @@ class TrialResult:
     notes: list[str] = field(default_factory=list)
     trace: str | None = None
     replay: str = ""
+    traceback: str | None = None  # an unexpected exception's, also in the run store's log
+    error_log: str | None = None
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -96,6 +99,10 @@ class RunStore:
         return os.path.join(self.directory(scenario), f"trial-{trial}.jsonl")
 
     def add(self, result: TrialResult) -> None:
+        if result.traceback:
+            result.error_log = os.path.join(self.directory(result.scenario), "errors.log")
+            with open(result.error_log, "a", encoding="utf-8") as log:
+                log.write(f"--- trial {result.trial} (seed {result.seed})\n{result.traceback}\n")
         if result.scenario not in self._results:
             path = os.path.join(self.directory(result.scenario), "results.jsonl")
             self._results[result.scenario] = open(path, "a", encoding="utf-8")
@@ -166,6 +173,9 @@ def run_trial(config: CampaignConfig, scenario: Scenario, trial_no: int,
                      final_epoch=orchestrator.epoch)
     except ScenarioError as stuck:
         result.error = str(stuck)
+    except Exception as unexpected:  # a bug, not a fault: keep going, keep the traceback
+        result.error = f"unexpected {type(unexpected).__name__}: {unexpected}"
+        result.traceback = traceback.format_exc()
     finally:
         cluster.stop()
     infrastructure = _infrastructure_pids()

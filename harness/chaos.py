@@ -7,13 +7,13 @@ import sys
 from .campaign import CampaignConfig, TrialResult, run_campaign, summary, write_json_atomically
 from .config import ConfigError, RingConfig
 from .faults import SCENARIOS, Scenario
+from .interrupts import Terminated, exit_status
 from .options import (
     add_ring_options, candidates, check_directory, check_writable, integer, ring_config,
 )
 from .report import summary_table, trial_table
 
 EXIT_VIOLATION = 1
-EXIT_INTERRUPTED = 130
 
 
 def register(commands) -> None:
@@ -92,10 +92,10 @@ def run_chaos(scenarios: list[Scenario], ring: RingConfig, *, trials: int, seed:
     status = 0
     try:
         run_campaign(config, on_result=results.append)
-    except KeyboardInterrupt:
-        sys.stderr.write(f"ringemu chaos: interrupted after {len(results)} trial(s); "
-                         "keeping what finished\n")
-        status = EXIT_INTERRUPTED
+    except (KeyboardInterrupt, Terminated) as interrupt:
+        sys.stderr.write(f"ringemu chaos: {type(interrupt).__name__} after {len(results)} "
+                         "finished trial(s); the ring is stopped, the results are kept\n")
+        status = exit_status(interrupt)
     finally:
         if json_path is not None:
             write_json_atomically(json_path, {"config": config.as_dict(),
@@ -116,6 +116,8 @@ def run_chaos(scenarios: list[Scenario], ring: RingConfig, *, trials: int, seed:
             print(f"trial {result.scenario}/{result.trial} violated:")
             for violation in result.violations:
                 print(f"  - {violation}")
+            if result.error_log:
+                print(f"  traceback: {result.error_log}")
             print(f"  replay: {result.replay}")
             if result.trace:
                 print(f"  trace:  {result.trace}")

@@ -14,6 +14,7 @@ import sys
 from typing import Sequence
 
 from .config import ConfigError
+from .interrupts import install_sigterm_handler
 from .options import EXIT_BAD_INPUT, Parser
 
 COMMAND_MODULES = (
@@ -35,6 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    install_sigterm_handler()
     try:
         return args.handler(args)
     except ConfigError as bad:

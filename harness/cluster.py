@@ -40,7 +40,8 @@ from emulator.protocol import Side
 from emulator.runtime.control import NodeSpec, Rewire, Shutdown
 from emulator.runtime.node_process import node_main
 
-from .config import RingConfig
+from .config import RingConfig, ensure_descriptor_budget
+from .interrupts import deferred_interrupts
 
 Record = dict
 _GONE = (EOFError, ConnectionResetError, BrokenPipeError)
@@ -62,6 +63,7 @@ class NodeHandle:
     bypassed: bool = False
     exitcodes: list[int] = field(default_factory=list)
     pid: int | None = None  # kept here: a closed Process object no longer tells it
+    pidfd: int | None = None  # Linux: a descriptor naming this very process
 
     @property
     def running(self) -> bool:
@@ -95,6 +97,7 @@ class Cluster:
     def start(self) -> None:
         """Start every node, wired into a ring. On any failure, leave nothing behind."""
         n = len(self.nodes)
+        ensure_descriptor_budget(n)
         try:
             links = [self.context.Pipe(duplex=True) for _ in range(n)]
             self._pending_ends = [end for pair in links for end in pair]
@@ -106,7 +109,12 @@ class Cluster:
             raise
 
     def stop(self, grace_s: float = 2.0) -> None:
-        """Ask every node to exit, kill the ones that will not, reap all of them."""
+        """Ask every node to exit, kill the ones that will not, reap all of them.
+        Ctrl-C and SIGTERM wait until this is done."""
+        with deferred_interrupts():
+            self._stop(grace_s)
+
+    def _stop(self, grace_s: float) -> None:
         for node in self.nodes:
             if node.running and node.suspended:
                 self._signal(node, signal.SIGCONT, fault=False)
@@ -213,17 +221,24 @@ class Cluster:
             time.sleep(0.001)
 
     def _signal(self, node: NodeHandle, signum: int, fault: bool = True) -> bool:
+        """Signal the node's process, and only it. Three locks, outermost first:
+        a reaped node is never signalled (until it is reaped its pid cannot be
+        reused); psutil's identity check (pid and creation time) must pass; and
+        the signal goes through a pidfd, which names the process itself, not a
+        number: creation times have a 10 ms resolution, a pidfd has none."""
         if not node.running or node.ps is None:
             return False
-        # psutil checks pid *and* creation time: a recycled pid is not ours to signal.
         try:
             if not node.ps.is_running():
                 return False
             if fault:
                 self._record(node, "fault", {"fault": signal.Signals(signum).name,
                                              "target_pos": node.pos, "signal": int(signum)})
-            node.ps.send_signal(signum)
-        except psutil.NoSuchProcess:
+            if node.pidfd is not None:
+                signal.pidfd_send_signal(node.pidfd, signum)
+            else:
+                node.ps.send_signal(signum)
+        except (psutil.NoSuchProcess, ProcessLookupError):
             return False
         return True
 
@@ -265,6 +280,17 @@ class Cluster:
         self._record(node, "rejoined", {"left_pos": left, "right_pos": right})
         self._splice(left, pos)
         self._splice(pos, right)
+
+    def attach_probe(self, pos: int, side: Side) -> Connection:
+        """Give node ``pos`` a fresh ``side`` link whose other end the caller keeps.
+
+        For tests and lessons: write anything into it, even raw bytes. The node's
+        old link on that side is retired (read until EOF), so the ring goes on."""
+        probe, theirs = self.context.Pipe(duplex=True)
+        if not self._hand_over(pos, side, theirs):
+            probe.close()
+            raise ClusterError(f"node {pos} is not running")
+        return probe
 
     def _splice(self, left: int, right: int) -> None:
         """A fresh link from ``left``'s right side to ``right``'s left side."""
@@ -309,6 +335,11 @@ class Cluster:
     # --- processes ------------------------------------------------------------------
 
     def _launch(self, pos: int, left: Connection | None, right: Connection | None) -> None:
+        with deferred_interrupts():  # a started process is always a recorded one
+            self._launch_now(pos, left, right)
+
+    def _launch_now(self, pos: int, left: Connection | None,
+                    right: Connection | None) -> None:
         node = self.nodes[pos]
         harness_end, node_end = self.context.Pipe(duplex=True)
         own = {c for c in (left, right, node_end) if c is not None}
@@ -334,12 +365,17 @@ class Cluster:
         node.control = harness_end
         node.pid = process.pid
         node.ps = psutil.Process(process.pid)
+        node.pidfd = _open_pidfd(process.pid)
         node.incarnation += 1
         node.suspended = False
         self.selector.register(harness_end, selectors.EVENT_READ, node)
 
     def _reap(self, node: NodeHandle) -> None:
         """The node's control connection hit EOF: the process is exiting. Reap it."""
+        with deferred_interrupts():  # half-reaped would be a zombie nobody tracks
+            self._reap_now(node)
+
+    def _reap_now(self, node: NodeHandle) -> None:
         self.selector.unregister(node.control)
         node.control.close()
         node.control = None
@@ -350,6 +386,9 @@ class Cluster:
             process.join()
         exitcode = process.exitcode
         process.close()  # its sentinel pipe: two descriptors per incarnation otherwise
+        if node.pidfd is not None:
+            os.close(node.pidfd)
+            node.pidfd = None
         node.exitcodes.append(exitcode)
         fields = {"exitcode": exitcode}
         if exitcode < 0:
@@ -377,3 +416,13 @@ class Cluster:
         if status == psutil.STATUS_ZOMBIE:
             return "zombie"
         return "running"
+
+
+def _open_pidfd(pid: int) -> int | None:
+    """A pidfd for ``pid`` (opened while the child is unreaped, so surely ours)."""
+    if not hasattr(os, "pidfd_open") or not hasattr(signal, "pidfd_send_signal"):
+        return None
+    try:
+        return os.pidfd_open(pid)
+    except OSError:  # an old kernel, or the child already gone: psutil still guards
+        return None

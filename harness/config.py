@@ -7,11 +7,18 @@ from __future__ import annotations
 
 import multiprocessing
 import random
+import resource
 from dataclasses import dataclass
 
 ARRANGEMENTS = ("random", "ascending", "descending")
 START_METHODS = ("fork", "forkserver", "spawn")
 DEFAULT_START_METHOD = "fork"  # correct here (see Cluster) and 10-25x cheaper to start
+
+
+# The harness's descriptors at the peak of starting a ring: both ends of every link
+# until they are handed out, each node's control pipe, its Process sentinels, its pidfd.
+DESCRIPTORS_PER_NODE = 7
+DESCRIPTORS_BASE = 64
 
 
 class ConfigError(ValueError):
@@ -88,3 +95,19 @@ def parse_ids(text: str) -> tuple[int, ...]:
     ids_tuple = tuple(ids)
     check_ids(ids_tuple)
     return ids_tuple
+
+
+def ensure_descriptor_budget(nodes: int) -> None:
+    """Raise the soft descriptor limit if the ring needs it; ConfigError if the hard
+    limit cannot take it (with how to raise it)."""
+    needed = DESCRIPTORS_PER_NODE * nodes + DESCRIPTORS_BASE
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY or needed <= soft:
+        return
+    if hard == resource.RLIM_INFINITY or needed <= hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (needed, hard))
+        return
+    raise ConfigError(f"--nodes {nodes} needs about {needed} file descriptors but the hard "
+                      f"limit is {hard}; raise it (as root: ulimit -Hn {needed}; or "
+                      "'nofile' in /etc/security/limits.conf) or use at most "
+                      f"{(hard - DESCRIPTORS_BASE) // DESCRIPTORS_PER_NODE} nodes")

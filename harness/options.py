@@ -11,7 +11,7 @@ import sys
 
 from .config import (
     ARRANGEMENTS, DEFAULT_START_METHOD, START_METHODS, ConfigError, RingConfig, arrange_ids,
-    parse_ids,
+    ensure_descriptor_budget, parse_ids,
 )
 
 EXIT_BAD_INPUT = 2
@@ -99,7 +99,9 @@ def ring_config(args: argparse.Namespace) -> RingConfig:
             raise ConfigError(f"--ids lists {len(ids)} IDs but --nodes is {args.nodes}; "
                               "give one ID per node")
     else:
+        ensure_descriptor_budget(args.nodes or 8)  # before building a huge permutation
         ids = arrange_ids(args.nodes or 8, args.arrangement, args.seed)
+    ensure_descriptor_budget(len(ids))
     return RingConfig(ids=ids, hold_ns=int(args.hold_ms * 1e6), fencing=args.fencing,
                       announce=args.announce, start_method=args.start_method)
 

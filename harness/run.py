@@ -8,11 +8,11 @@ import time
 from .cluster import Cluster
 from .config import RingConfig
 from .history import History, Narrator
+from .interrupts import Terminated, exit_status
 from .options import add_ring_options, candidates, check_writable, non_negative, ring_config
 from .recovery import Orchestrator
 from .report import node_table, recovery_table
 
-EXIT_INTERRUPTED = 130
 
 
 def register(commands) -> None:
@@ -53,9 +53,9 @@ def run_ring(config: RingConfig, *, duration_s: float, seed: int,
     try:
         cluster.start()
         orchestrator.run(duration_s)
-    except KeyboardInterrupt:
-        sys.stderr.write("ringemu: interrupted; stopping the ring\n")
-        status = EXIT_INTERRUPTED
+    except (KeyboardInterrupt, Terminated) as interrupt:
+        sys.stderr.write(f"ringemu: {type(interrupt).__name__}; the ring is stopped\n")
+        status = exit_status(interrupt)
     finally:
         cluster.stop()
         history.close()

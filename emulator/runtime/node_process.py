@@ -16,6 +16,7 @@ which is exactly what SIGKILL does not allow.
 """
 from __future__ import annotations
 
+import ctypes
 import heapq
 import itertools
 import os
@@ -49,10 +50,26 @@ def node_main(spec: NodeSpec, control: Connection, left: Connection | None,
             pass
     # Ctrl-C reaches the whole process group; stopping nodes is the harness's job.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _die_with_parent()
     runtime = NodeRuntime(spec, control, left, right)
     runtime.run()
     if runtime.terminated:
         sys.exit(128 + signal.SIGTERM)
+
+
+PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:
+    """Ask Linux to SIGKILL this node when its parent dies.
+
+    EOF on the control connection already ends a running node when the harness
+    dies; a SIGSTOPped node reads nothing, so only the kernel can end it. Under
+    forkserver the parent is the fork server, which exits with the harness."""
+    if not sys.platform.startswith("linux"):
+        return
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
 
 
 class NodeRuntime:
@@ -152,8 +169,10 @@ class NodeRuntime:
         except _LINK_ERRORS:
             self._link_lost(side, conn, current)
             return
-        except OSError as too_long:  # a length prefix past MAX_FRAME: the stream is garbage
-            self._emit("bad_frame", {"side": side.value, "error": str(too_long)})
+        except OSError as broken:
+            # A length prefix past MAX_FRAME, or EOF inside a frame: nothing after it
+            # can be trusted to start on a frame boundary, so the link is done for.
+            self._emit("bad_frame", {"side": side.value, "error": str(broken)})
             self._link_lost(side, conn, current)
             return
         try:

@@ -40,6 +40,13 @@ BAD_INPUTS = [
     (["chaos", "--runs-dir", "/proc/no-such-place"], "/proc/no-such-place"),
     (["chaos", "--file", "/nonexistent-dir/x.json"], "/nonexistent-dir/x.json"),
     (["chaos", "--ids", "1,1"], "1"),
+    (["run", "--nodes", "100000000"], "100000000"),   # beyond the descriptor limit
+    (["run", "--seed", "-1"], "-1"),
+    (["run", "--hold-ms", "abc"], "abc"),
+    (["run", "--candidates", "some"], "some"),
+    (["chaos", "--nodes", "3.5"], "3.5"),
+    (["chaos", "--trials", "many"], "many"),
+    (["chaos", "--start-method", "thread"], "thread"),
 ]
 
 
