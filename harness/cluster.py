@@ -74,6 +74,11 @@ class NodeHandle:
 class Cluster:
     """N node processes on a ring of pipes. Use as a context manager."""
 
+    # Lessons only: False leaves every descriptor a fork child inherits open in it,
+    # so siblings keep each other's pipe ends and a killed node's death is hidden
+    # from its neighbours (no EOF). Default True; spawn and forkserver ignore it.
+    close_inherited_fds = True
+
     def __init__(self, config: RingConfig, sink: Callable[[Record], None] | None = None,
                  state_dir: str | None = None) -> None:
         self.config = config
@@ -344,7 +349,7 @@ class Cluster:
         harness_end, node_end = self.context.Pipe(duplex=True)
         own = {c for c in (left, right, node_end) if c is not None}
         inherited: tuple[int, ...] = ()
-        if self.config.start_method == "fork":
+        if self.config.start_method == "fork" and self.close_inherited_fds:
             held = [n.control for n in self.nodes if n.control is not None]
             held += self._pending_ends + [harness_end]
             inherited = tuple(c.fileno() for c in held if c not in own)
