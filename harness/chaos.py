@@ -104,11 +104,12 @@ def run_chaos(scenarios: list[Scenario], ring: RingConfig, *, trials: int, seed:
     print(trial_table(results))
     print()
     print(summary_table(summary(results)))
-    notes = list(dict.fromkeys(note for r in results for note in r.notes))
+    # One note per scenario is enough: the trials of a scenario teach the same thing.
+    notes = list({r.scenario: r.notes[0] for r in results if r.notes}.values())
     failed = [r for r in results if not r.ok]
     if notes:
         print()
-        for note in notes[:3]:
+        for note in notes:
             print(f"note: {note}")
     if failed:
         print()

@@ -156,7 +156,7 @@ class Orchestrator:
 
     def _phase_timeout_s(self) -> float:
         # Generous: these machines are two noisy cores; a wrong abandon costs a round.
-        return max(1.0, 3 * self.detection_timeout_s())
+        return max(0.5, 3 * self.detection_timeout_s())
 
     # --- the pipeline ------------------------------------------------------------------
 
