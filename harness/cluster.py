@@ -353,6 +353,7 @@ class Cluster:
             held = [n.control for n in self.nodes if n.control is not None]
             held += self._pending_ends + [harness_end]
             inherited = tuple(c.fileno() for c in held if c not in own)
+            inherited += tuple(n.pidfd for n in self.nodes if n.pidfd is not None)
         spec = NodeSpec(pos=pos, node_id=node.node_id, hold_ns=self.config.hold_ns,
                         fencing=self.config.fencing, announce=self.config.announce,
                         state_path=os.path.join(self.state_dir, f"node-{pos}.json"),
