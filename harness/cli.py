@@ -20,6 +20,7 @@ from .options import EXIT_BAD_INPUT, Parser
 COMMAND_MODULES = (
     "harness.run",
     "harness.chaos",
+    "harness.check",
 )
 
 
