@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: chaos run test clean
+.PHONY: chaos demo run test clean
 
 $(STAMP): setup.cfg setup.py
 	$(PYTHON) -m venv $(VENV)
@@ -14,6 +14,9 @@ $(STAMP): setup.cfg setup.py
 
 chaos: $(STAMP)
 	$(BIN)/ringemu chaos
+
+demo: $(STAMP)
+	$(BIN)/ringemu demo
 
 run: $(STAMP)
 	$(BIN)/ringemu run

@@ -21,6 +21,8 @@ COMMAND_MODULES = (
     "harness.run",
     "harness.chaos",
     "harness.check",
+    "harness.teach",
+    "harness.demo",
 )
 
 
