@@ -55,6 +55,8 @@ def register(commands) -> None:
                        help="the article's bare election: no Elected message")
     check.add_argument("--no-symmetry", dest="symmetry", action="store_false",
                        help="do not fold rotations of the ring together (to measure it)")
+    check.add_argument("--no-por", dest="por", action="store_false",
+                       help="no partial-order reduction (to measure it)")
     check.add_argument("--no-compaction", dest="compact", action="store_false",
                        help="keep whole states in the visited set, not 64-bit hashes")
     check.add_argument("--mutation", choices=MUTATIONS, default=None,
@@ -101,6 +103,7 @@ def check_command(args: argparse.Namespace) -> int:
     result = explore(n, ids=ids, faults=faults, max_faults=args.max_faults,
                      max_rounds=max_rounds, announce=args.announce, mutation=args.mutation,
                      patient=args.patient, symmetry=args.symmetry, compact=args.compact,
+                     por=args.por,
                      max_states=args.max_states,
                      progress=lambda line: print(f"  ... {line}", file=sys.stderr, flush=True))
     for line in trace.summary(result):

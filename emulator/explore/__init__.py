@@ -33,11 +33,11 @@ def arrangements(n: int, ids: Optional[Sequence[int]] = None,
 def explore(n: int, *, ids: Optional[Sequence[int]] = None, faults: Iterable[str] = (),
             max_faults: int = 1, max_rounds: int = 2, announce: bool = True,
             mutation: Optional[str] = None, patient: bool = True, symmetry: bool = True,
-            compact: bool = True, max_states: Optional[int] = None,
+            compact: bool = True, por: bool = True, max_states: Optional[int] = None,
             progress: Optional[Callable[[str], None]] = None) -> Result:
     """Every reachable state of ``n`` nodes; the first (shortest) violation, if any."""
     cfg = Config(n, arrangements(n, ids, mutation), faults=tuple(faults),
                  max_faults=max_faults, max_rounds=max_rounds, announce=announce,
                  mutation=mutation, patient=patient)
-    return Explorer(cfg, symmetry=symmetry, compact=compact, max_states=max_states,
+    return Explorer(cfg, symmetry=symmetry, compact=compact, por=por, max_states=max_states,
                     progress=progress).run()

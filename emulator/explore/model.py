@@ -68,6 +68,12 @@ ID, UP, PAUSED, BYPASSED, PERSISTED, PROTO, TIMER, RLINK, CHANS, LEADS, CANDS = 
 # Fields of the global tuple.
 G_ROUNDS, G_FAULTS, G_CREATED, G_INJECTED = range(4)
 
+# Reports of a step that changes nothing the invariants look at (no token taken,
+# passed or fenced, no leader made): what partial-order reduction may reorder.
+INVISIBLE = frozenset((
+    "candidate_forwarded", "candidate_swallowed", "candidate_dropped", "candidate_stale",
+    "elected", "elected_stale", "elected_dropped", "election_stale", "election_complete"))
+
 # Protocol fields: (epoch, held ((epoch, hop), ...), right_up, round, status, leader_id)
 _NO_PROTO = ()
 
@@ -296,7 +302,8 @@ def run_protocol(cfg: Config, node_id: int, proto: tuple, event, keep_hops: bool
 class Transition:
     """A mutable working copy of one state while one action is applied to it."""
 
-    __slots__ = ("cfg", "n", "glob", "nodes", "found", "events", "keep_hops", "record")
+    __slots__ = ("cfg", "n", "glob", "nodes", "found", "events", "keep_hops", "record",
+                 "visible")
 
     def __init__(self, cfg: Config, state: tuple, *, keep_hops: bool = False,
                  record: bool = False) -> None:
@@ -308,6 +315,7 @@ class Transition:
         self.events: list = []
         self.keep_hops = keep_hops
         self.record = record
+        self.visible = False    # it touched a token or made a leader (see INVISIBLE)
 
     def state(self) -> tuple:
         return (tuple(self.glob), tuple(tuple(node) for node in self.nodes))
@@ -400,6 +408,8 @@ class Transition:
 
     def on_report(self, pos: int, kind: str, fields: dict, epoch_before: int) -> None:
         self.note(pos, kind, fields)
+        if kind not in INVISIBLE:
+            self.visible = True
         node = self.nodes[pos]
         if kind == "leader":
             round_ = fields["round"]
@@ -666,6 +676,35 @@ def enabled(cfg: Config, state: tuple) -> list[tuple]:
                 elif kind == "pause" and not node[PAUSED] and not node[BYPASSED]:
                     actions.append((kind, p))
     return actions
+
+
+def ample_candidates(cfg: Config, state: tuple, actions: list[tuple]) -> list[tuple]:
+    """Deliveries that partial-order reduction may take alone (search.py says why):
+    only once no fault can come any more and no harness action is enabled, and only
+    an election message to a node that has nothing else to do and one writer."""
+    glob, nodes = state
+    if not cfg.patient or (cfg.faults and glob[G_FAULTS] < cfg.max_faults):
+        return []
+    if any(a[0] not in PROTOCOL_ACTIONS for a in actions):
+        return []
+    n = cfg.n
+    steps_at = [0] * n
+    for action in actions:
+        steps_at[action[1]] += 1
+    found = []
+    for action in actions:
+        if action[0] != "deliver" or steps_at[action[1]] != 1:
+            continue
+        p, off = action[1], action[2]
+        node = nodes[p]
+        if dict(node[CHANS])[off][0][0] == "T":
+            continue
+        writer = (p - off) % n
+        if any(q != writer and nodes[q][UP] and nodes[q][RLINK]
+               and (q + nodes[q][RLINK]) % n == p for q in range(n)):
+            continue
+        found.append(action)
+    return found
 
 
 def successor(cfg: Config, state: tuple, action: tuple, *, keep_hops: bool = False,

@@ -86,11 +86,14 @@ class Result:
 
 class Explorer:
     def __init__(self, cfg: Config, *, symmetry: bool = True, compact: bool = True,
+                 por: bool = True,
                  max_states: Optional[int] = None, liveness: Optional[bool] = None,
                  progress: Optional[Callable[[str], None]] = None) -> None:
         self.cfg = cfg
         self.symmetry = symmetry
         self.compact = compact
+        self.por = por
+        self.reduced = 0
         self.max_states = max_states
         self.liveness = cfg.fault_free if liveness is None else liveness
         self.progress = progress
@@ -150,6 +153,16 @@ class Explorer:
             depth = depth_of[i]
             result.depth = max(result.depth, depth)
             actions = model.enabled(cfg, state)
+            if self.por:
+                single = self._ample(state, actions, index)
+                if single is not None:
+                    action, work, child = single
+                    result.transitions += 1
+                    self.reduced += 1
+                    j, _new = add(child, i, pack(action), depth + 1)
+                    if self.liveness:
+                        edges[i].append(j)
+                    continue
             for action in actions:
                 work = model.successor(cfg, state, action)
                 result.transitions += 1
@@ -181,6 +194,30 @@ class Explorer:
         result.goal_states = sum(goal) if self.liveness else 0
         result.seconds = time.perf_counter() - started
         return result
+
+    def _ample(self, state: tuple, actions: list[tuple], index: dict):
+        """Partial-order reduction: one invisible, independent step instead of all.
+
+        ``model.ample_candidates`` picks deliveries ``t`` of an election message to a
+        node p such that (C1, persistence) nothing else can touch p before t: no fault
+        is left in the budget, no harness action is enabled or can become enabled
+        before t (the patient harness waits for t's message), p has no other step
+        (one non-empty channel, no timer) and every node that writes to p writes to
+        t's channel (new messages queue behind t's). Steps of other nodes commute
+        with t. Here: (C2) t must be invisible -- it takes, passes or fences no token
+        and makes no leader, so no invariant can tell the orders apart -- and (C3,
+        the cycle proviso) its successor must be new, so every cycle of the reduced
+        graph has a fully expanded state. Otherwise every action is taken.
+        """
+        for action in model.ample_candidates(self.cfg, state, actions):
+            work = model.successor(self.cfg, state, action)
+            if work.visible or work.found is not None:
+                continue
+            child, _ = self.canon(work.state())
+            if self.key(child) in index:
+                continue
+            return action, work, child
+        return None
 
     # --- counterexamples ----------------------------------------------------------------
 
