@@ -73,3 +73,29 @@ def test_the_counterexample_is_written_as_harness_trace_records():
         assert record["pid"] == 0 and record["t_ns"] % 1000 == 0
     assert [r["t_ns"] for r in records] == sorted(r["t_ns"] for r in records)
     assert sum(1 for r in records if r["kind"] == "leader") == 2
+
+
+def test_given_a_message_that_circulates_without_progress_then_the_cycle_check_finds_it(
+        monkeypatch):
+    """The liveness check on its own (the forwarded-own-ID check switched off): a
+    candidate that forwards its own ID instead of winning leaves a cycle of states
+    none of which has one token, one leader."""
+    from emulator.explore import model
+    from emulator.protocol import Send, Side
+
+    def forward_instead_of_winning(self, message):
+        if message.round == self.round and message.node_id == self.node_id:
+            return [Send(Side.RIGHT, message)]
+        return Elector.on_candidate(self, message)
+
+    monkeypatch.setattr(model.NeverWinElector, "on_candidate", forward_instead_of_winning)
+    original = model.Transition.violate
+    monkeypatch.setattr(model.Transition, "violate", lambda self, invariant, detail: (
+        None if invariant == "termination" else original(self, invariant, detail)))
+    result = explore(3, mutation="never-win", max_rounds=1)
+    assert result.violation is not None and result.violation.invariant == "liveness"
+    assert "cycle" in result.violation.detail
+    assert result.cycle_from is not None
+    loop = result.trace[result.cycle_from:]
+    assert loop and all(step.action[0] == "deliver" for step in loop)
+    assert len(loop) % 3 == 0  # whole laps of the 3-node ring
