@@ -776,14 +776,6 @@ def render_svg(records: Iterable[Record], *, title: str | None = None,
         add(_draw_message(m, axis, y_of, n, wrap_top, wrap_bottom, row_h, msg_labels))
     add("</g>")
 
-    # marks on the lines
-    add('<g class="marks">')
-    for r in view:
-        mark = _mark(r, axis, y_of, ids, label_lanes, row_h)
-        if mark:
-            add(mark)
-    add("</g>")
-
     # breaks drawn over whatever they hide
     add('<g class="breaks">')
     for b in axis.breaks:
@@ -798,6 +790,16 @@ def render_svg(records: Iterable[Record], *, title: str | None = None,
         add(f'<path d="M{b.x0:.1f},{header - 2:.1f} l4,-5 l4,5 M{b.x1 - 8:.1f},'
             f'{header - 2:.1f} l4,-5 l4,5" stroke="#999" fill="none"/></g>')
     add("</g>")
+    # marks on the lines, over the breaks (their labels may reach into one)
+    shutdown_ns = min((r["t_ns"] for r in everything if r["kind"] == "node_stopping"
+                       and r.get("reason") == "shutdown"), default=float("inf"))
+    add('<g class="marks">')
+    for r in view:
+        mark = _mark(r, axis, y_of, ids, label_lanes, row_h, shutdown_ns)
+        if mark:
+            add(mark)
+    add("</g>")
+
     add("</g>")  # clip
 
     # harness decisions in the annotation lane
@@ -916,7 +918,7 @@ def _draw_message(m: Message, axis: TimeAxis, y_of: dict, n: int, wrap_top: floa
 
 
 def _mark(r: Record, axis: TimeAxis, y_of: dict, ids: dict, lanes: dict,
-          row_h: float) -> str | None:
+          row_h: float, shutdown_ns: float) -> str | None:
     kind = r["kind"]
     if axis.in_break(r["t_ns"]):
         return None
@@ -946,7 +948,10 @@ def _mark(r: Record, axis: TimeAxis, y_of: dict, ids: dict, lanes: dict,
                     f'stroke-width="1.2"/></g>')
         return (f'<g><title>{tip}</title><rect x="{x - 4:.1f}" y="{y - 4:.1f}" width="8" '
                 f'height="8" fill="{COLOURS["kill"]}"/>{label(str(fault), COLOURS["kill"])}</g>')
-    if kind == "link_down":
+    if kind in ("link_down", "link_retired"):
+        if r["t_ns"] >= shutdown_ns:
+            return None  # the orderly end of the run: every link closes, not news
+        # link_retired: EOF on a link already replaced (the new one came first)
         up = r.get("side") == "left"   # the left neighbour is the row above
         d = (f"M{x - 4:.1f},{y - 2:.1f} l4,-7 l4,7 z" if up else
              f"M{x - 4:.1f},{y + 2:.1f} l4,7 l4,-7 z")
@@ -1025,6 +1030,8 @@ def _annotation(r: Record) -> str | None:
         return f"recovery FAILED ({r['cause']})"
     if kind == "round_abandoned":
         return f"round {r['round']} abandoned"
+    if kind == "note" and isinstance(r.get("text"), str):
+        return r["text"]   # a lesson's own remark
     return None
 
 

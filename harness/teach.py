@@ -164,13 +164,17 @@ def fault_timeline(records: list[Record]) -> list[list[str]]:
     for fault in (r for r in ordered if r["kind"] == "fault"):
         t, pos, pid = fault["t_ns"], fault["pos"], fault["pid"]
         neighbours = {(pos - 1) % n: "right", (pos + 1) % n: "left"}
-        eofs = [r for r in ordered if r["t_ns"] >= t and r["kind"] == "link_down"
+        # link_retired is an EOF too: on the old link, when the new one came first
+        eofs = [r for r in ordered if r["t_ns"] >= t
+                and r["kind"] in ("link_down", "link_retired")
                 and neighbours.get(r["pos"]) == r.get("side")
                 and r["t_ns"] - t < 5e9 and not _orderly(r, ordered)]
         seen = {}
         for r in eofs:
             seen.setdefault(r["pos"], r)
-        eof_text = ", ".join(f"p{p} {_ms(r, t)}" for p, r in sorted(seen.items())) or "none"
+        eof_text = ", ".join(f"p{p} {_ms(r, t)}" + (" (old link)" if r["kind"] ==
+                                                     "link_retired" else "")
+                             for p, r in sorted(seen.items())) or "none"
         exited = _after(ordered, t, lambda r: r["kind"] == "node_exited" and r["pid"] == pid
                         and (r["exitcode"] != 0 or fault["fault"] in ("SIGKILL", "SIGTERM")))
         restarted = _after(ordered, t, lambda r: r["kind"] == "restarted" and r["pos"] == pos)
