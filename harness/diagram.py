@@ -810,11 +810,14 @@ def render_svg(records: Iterable[Record], *, title: str | None = None,
     lane = _Lane(3)
     for x, text, cls in sorted(annotations):
         size = 10.0
-        level = lane.place(x, _text_width(text, size))
+        text_w = _text_width(text, size)
+        flush_right = x + text_w > width - 6   # near the right edge: end at the line
+        level = lane.place(x - text_w if flush_right else x, text_w)
         if level is None:
             continue
         y = 56 + 13 * level
-        add(f'<text class="{cls}" x="{x:.1f}" y="{y:.1f}">{escape(text)}</text>')
+        anchor = ' text-anchor="end"' if flush_right else ""
+        add(f'<text class="{cls}" x="{x:.1f}" y="{y:.1f}"{anchor}>{escape(text)}</text>')
         add(f'<line x1="{x:.1f}" y1="{y + 2:.1f}" x2="{x:.1f}" y2="{header - 18:.1f}" '
             f'stroke="#ccc" stroke-width="0.8"/>')
 
