@@ -153,8 +153,9 @@ class Explorer:
             depth = depth_of[i]
             result.depth = max(result.depth, depth)
             actions = model.enabled(cfg, state)
+            tried: dict = {}
             if self.por:
-                single = self._ample(state, actions, index)
+                single = self._ample(state, actions, index, tried)
                 if single is not None:
                     action, work, child = single
                     result.transitions += 1
@@ -164,12 +165,17 @@ class Explorer:
                         edges[i].append(j)
                     continue
             for action in actions:
-                work = model.successor(cfg, state, action)
+                if action in tried:
+                    work, child = tried[action]
+                else:
+                    work = model.successor(cfg, state, action)
+                    child = None
                 result.transitions += 1
                 if work.found is not None:
                     violation = (i, action, work.found)
                     break
-                child, _ = self.canon(work.state())
+                if child is None:
+                    child, _ = self.canon(work.state())
                 j, _new = add(child, i, pack(action), depth + 1)
                 if self.liveness:
                     edges[i].append(j)
@@ -195,7 +201,7 @@ class Explorer:
         result.seconds = time.perf_counter() - started
         return result
 
-    def _ample(self, state: tuple, actions: list[tuple], index: dict):
+    def _ample(self, state: tuple, actions: list[tuple], index: dict, tried: dict):
         """Partial-order reduction: one invisible, independent step instead of all.
 
         ``model.ample_candidates`` picks deliveries ``t`` of an election message to a
@@ -211,9 +217,10 @@ class Explorer:
         """
         for action in model.ample_candidates(self.cfg, state, actions):
             work = model.successor(self.cfg, state, action)
+            child = None if work.found is not None else self.canon(work.state())[0]
+            tried[action] = (work, child)   # reused if every action is taken after all
             if work.visible or work.found is not None:
                 continue
-            child, _ = self.canon(work.state())
             if self.key(child) in index:
                 continue
             return action, work, child
