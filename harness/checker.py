@@ -18,7 +18,8 @@ Two derived views carry most of the invariants:
 * The *current epoch* at an instant: the highest epoch of any ``token_created``
   at or before it. Rounds only grow, so this is a step function of time.
 * *Holdings*: the intervals during which one process (pid) held one token of one
-  epoch, from ``token_received``/``token_created``/``token_injected`` to the
+  epoch, from ``token_received``/``token_created``/``token_injected`` (or
+  ``token_returned``: a pass that failed gives the token back) to the
   matching ``token_passed``/``token_dropped``/``token_fenced`` or the process's
   ``node_exited``. A node may hold several tokens (a duplicate caught up), so each
   pid keeps its open holdings in arrival order and an end event closes the oldest
@@ -46,7 +47,7 @@ Record = dict
 INVARIANTS = ("single_leader", "correct_leader", "mutual_exclusion", "one_token",
               "termination", "liveness", "hygiene")
 
-_TAKES = ("token_received", "token_created", "token_injected")
+_TAKES = ("token_received", "token_created", "token_injected", "token_returned")
 _RELEASES = ("token_passed", "token_dropped", "token_fenced")
 
 
@@ -349,7 +350,8 @@ def check_termination(records: list[Record], *, nodes: int) -> list[Violation]:
                 f"was neither completed nor abandoned before the trial ended."))
     # A message forwarded more often than there are nodes has lapped the ring: it
     # would circulate forever (e.g. an ID whose owner restarted and nobody stops).
-    forwards = Counter((r["round"], r["id"]) for r in _of_kind(records, "candidate_forwarded"))
+    forwards = Counter((r["round"], r["candidate_id"])
+                       for r in _of_kind(records, "candidate_forwarded"))
     for (round_, node_id), count in sorted(forwards.items()):
         if count > nodes:
             violations.append(Violation(

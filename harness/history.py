@@ -59,9 +59,12 @@ class Narrator:
     def __init__(self, stream: TextIO = sys.stderr, start_ns: int | None = None) -> None:
         self.stream = stream
         self.start_ns = start_ns
+        self.shutting_down = False
 
     def __call__(self, record: Record) -> None:
-        if _orderly_exit(record):
+        if record["kind"] == "node_stopping" and record["reason"] == "shutdown":
+            self.shutting_down = True
+        if _orderly_exit(record) or (self.shutting_down and record["kind"] == "link_down"):
             return  # the end of every run: not news
         line = describe(record)
         if line is None:
@@ -101,6 +104,8 @@ _DESCRIPTIONS: dict[str, Callable[[Record], str]] = {
     "token_created": lambda r: f"{_node(r)} created the token, epoch {r['epoch']}",
     "token_fenced": lambda r: f"{_node(r)} fenced a stale token of epoch {r['epoch']} "
                               f"(it has seen {r['node_epoch']})",
+    "token_returned": lambda r: f"{_node(r)} could not pass the token (EPIPE): it keeps "
+                                f"it (epoch {r['epoch']})",
     "token_dropped": lambda r: f"{_node(r)} dropped the token (epoch {r['epoch']})",
     "leader_conflict": lambda r: f"{_node(r)} is leader but hears of leader "
                                  f"{r['leader_id']} in round {r['round']}",

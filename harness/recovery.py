@@ -115,7 +115,7 @@ class Orchestrator:
 
     def _observe(self, r: Record) -> None:
         kind = r["kind"]
-        if kind in ("token_received", "token_created", "token_injected"):
+        if kind in ("token_received", "token_created", "token_injected", "token_returned"):
             self.tokens_at[r["pos"]] = self.tokens_at.get(r["pos"], 0) + 1
         elif kind in ("token_passed", "token_dropped", "token_fenced"):
             if self.tokens_at.get(r["pos"], 0) > 0:

@@ -6,7 +6,7 @@ runtime and the simulator carry the outputs out.
 from .election import Elector, Status
 from .messages import (
     Candidate, DropToken, Elected, InjectToken, Leave, LinkDown, LinkUp, Marker, PersistEpoch,
-    ProtocolViolation, Received, Report, Send, SetTimer, Side, SnapshotId, StartElection,
+    ProtocolViolation, Received, Report, Send, SendFailed, SetTimer, Side, SnapshotId, StartElection,
     StartSnapshot, TimerFired, Token,
 )
 from .node import NodeProtocol
@@ -16,6 +16,6 @@ from .token import HOLD_TIMER, TokenKeeper
 __all__ = [
     "Candidate", "DropToken", "Elected", "Elector", "HOLD_TIMER", "InjectToken", "Leave", "LinkDown",
     "LinkUp", "Marker", "NodeProtocol", "PersistEpoch", "ProtocolViolation", "Received",
-    "Report", "Send", "SetTimer", "Side", "SnapshotId", "SnapshotRecorder", "StartElection",
+    "Report", "Send", "SendFailed", "SetTimer", "Side", "SnapshotId", "SnapshotRecorder", "StartElection",
     "StartSnapshot", "Status", "TimerFired", "Token", "TokenKeeper",
 ]

@@ -65,10 +65,12 @@ class Elector:
 
     def on_candidate(self, message: Candidate) -> list[Output]:
         if message.round < self.round:
-            return [Report("candidate_stale", {"round": message.round, "id": message.node_id,
+            return [Report("candidate_stale", {"round": message.round,
+                                               "candidate_id": message.node_id,
                                                "node_round": self.round})]
         self._enter_round(message.round)
-        fields = {"round": message.round, "id": message.node_id}
+        # "candidate_id", not "id": a record's "id" is the reporting node's own.
+        fields = {"round": message.round, "candidate_id": message.node_id}
         if message.node_id == self.node_id:
             if self.status is Status.CANDIDATE:
                 return self._win()
@@ -81,7 +83,9 @@ class Elector:
             # it through would make a second leader of the same round.
             return [Report("candidate_swallowed", fields)]
         self.become_not_leader()
-        return [Send(Side.RIGHT, message), Report("candidate_forwarded", fields)]
+        # Reported before it is sent, like token_passed: a send never appears to
+        # happen after the next node's receipt.
+        return [Report("candidate_forwarded", fields), Send(Side.RIGHT, message)]
 
     def on_elected(self, message: Elected) -> list[Output]:
         if message.round < self.round:

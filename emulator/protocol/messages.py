@@ -135,12 +135,20 @@ class InjectToken:
 
 
 @dataclass(frozen=True, slots=True)
+class SendFailed:
+    """The runtime could not write ``message`` (the link broke): it never left."""
+
+    side: Side
+    message: "RingMessage"
+
+
+@dataclass(frozen=True, slots=True)
 class Leave:
     """The node is about to exit of its own accord (SIGTERM): hand over what it holds."""
 
 
 Input = Union[Received, TimerFired, LinkDown, LinkUp, StartSnapshot, StartElection,
-              DropToken, InjectToken, Leave]
+              DropToken, InjectToken, Leave, SendFailed]
 
 
 # --- outputs ---------------------------------------------------------------

@@ -15,8 +15,8 @@ from __future__ import annotations
 from .election import Elector, Status
 from .messages import (
     Candidate, DropToken, Elected, InjectToken, Input, Leave, LinkDown, LinkUp, Marker,
-    Output, ProtocolViolation, Received, Report, Side, StartElection, StartSnapshot,
-    TimerFired, Token,
+    Output, ProtocolViolation, Received, Report, SendFailed, Side, StartElection,
+    StartSnapshot, TimerFired, Token,
 )
 from .snapshot import SnapshotRecorder
 from .token import HOLD_TIMER, TokenKeeper
@@ -66,6 +66,11 @@ class NodeProtocol:
             return self.token.inject()
         if isinstance(event, Leave):
             return self.token.hand_over()
+        if isinstance(event, SendFailed):
+            if isinstance(event.message, Token):
+                return self.token.on_send_failed(event.message)
+            return [Report("message_lost", {"side": event.side.value,
+                                            "message": type(event.message).__name__})]
         raise ProtocolViolation(f"unknown input {event!r}")
 
     def _on_message(self, side: Side, message) -> list[Output]:

@@ -99,6 +99,20 @@ class TokenKeeper:
         self.held = []
         return outputs
 
+    def on_send_failed(self, token: Token) -> list[Output]:
+        """The pass failed (EPIPE): the kernel refused the bytes, so the token is
+        still ours. Hold it again and pass it once a new right link is up."""
+        held = Token(token.epoch, max(0, token.hop - 1))
+        if self.fencing and held.epoch < self.epoch:
+            return [Report("token_fenced", {"epoch": held.epoch, "hop": held.hop,
+                                            "node_epoch": self.epoch})]
+        self.held.insert(0, held)
+        outputs: list[Output] = [Report("token_returned", {"epoch": held.epoch,
+                                                           "hop": held.hop})]
+        if self.right_up:
+            outputs.append(SetTimer(HOLD_TIMER, 0))
+        return outputs
+
     def on_right_link(self, up: bool) -> list[Output]:
         was_up, self.right_up = self.right_up, up
         if up and not was_up and self.held:

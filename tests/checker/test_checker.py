@@ -81,7 +81,8 @@ class Trace:
             self.at(pos, "candidate", round=round_)
         pos = self.right(leader)
         while pos != leader:
-            self.at(pos, "candidate_forwarded", round=round_, id=self.ids[leader])
+            self.at(pos, "candidate_forwarded", round=round_,
+                    candidate_id=self.ids[leader])
             pos = self.right(pos)
         self.at(leader, "leader", round=round_)
         self.at(leader, "token_created", epoch=round_)
@@ -373,7 +374,7 @@ def test_a_candidate_forwarded_more_than_n_times_circulates_forever():
     trace = Trace().start()
     for lap in range(2):
         for pos in (1, 2, 3):
-            trace.at(pos, "candidate_forwarded", round=1, id=5)
+            trace.at(pos, "candidate_forwarded", round=1, candidate_id=5)
     found = check_termination(trace.records, nodes=4)
     assert [v.invariant for v in found] == ["termination"]
     assert "id 5" in found[0].detail and "6 times" in found[0].detail

@@ -17,7 +17,7 @@ def test_a_node_restarted_and_restarted_mid_round_cannot_make_a_second_leader():
     sim.run_until_quiet(timers=False)
     leaders = {e.node_id for e in sim.events_of("leader", round=1)}
     assert leaders == {2}
-    assert sim.events_of("candidate_swallowed", round=1, id=3)
+    assert sim.events_of("candidate_swallowed", round=1, candidate_id=3)
 
 
 def test_a_recording_that_can_never_complete_is_given_up_not_kept_forever():

@@ -123,7 +123,7 @@ def test_given_a_restarted_candidate_when_its_own_id_comes_home_then_it_drops_it
     sim.restart(0)
     assert sim.nodes[0].epoch == 1 and sim.nodes[0].role == "waiting"
     sim.run_until_quiet(max_steps=100)
-    assert sim.events_of("candidate_dropped", id=3)[0].pos == 0
+    assert sim.events_of("candidate_dropped", candidate_id=3)[0].pos == 0
     assert not sim.events_of("leader")
     assert sim.quiet() and sim.sent["Candidate"] <= 3 * 3
 
