@@ -31,3 +31,22 @@ def test_a_recording_that_can_never_complete_is_given_up_not_kept_forever():
         abandoned += [o for o in outputs if getattr(o, "kind", "") == "snapshot_abandoned"]
     assert len(node.snapshot.in_progress()) == 16
     assert len(abandoned) == 40 - 16
+
+
+def test_a_pass_that_the_kernel_refused_gives_the_token_back():
+    """Given a holder whose pass failed with EPIPE (the right link broke under it),
+    then it holds the token again, and passes it as soon as a new link is up."""
+    from emulator.protocol import LinkDown, LinkUp, SendFailed, TimerFired, Token
+
+    node = NodeProtocol(4, epoch=3, hold_ns=0)
+    node.handle(Received(Side.LEFT, Token(3, 9)))
+    sent = [o for o in node.handle(TimerFired("hold")) if type(o).__name__ == "Send"]
+    assert sent[0].message == Token(3, 10) and not node.token.held
+    node.handle(LinkDown(Side.RIGHT))
+    returned = node.handle(SendFailed(Side.RIGHT, Token(3, 10)))
+    assert [o.kind for o in returned if hasattr(o, "kind")] == ["token_returned"]
+    assert node.token.held == [Token(3, 9)]
+    outputs = node.handle(LinkUp(Side.RIGHT))
+    assert any(type(o).__name__ == "SetTimer" for o in outputs)
+    resent = [o for o in node.handle(TimerFired("hold")) if type(o).__name__ == "Send"]
+    assert resent[0].message == Token(3, 10)
