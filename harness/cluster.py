@@ -357,7 +357,8 @@ class Cluster:
         spec = NodeSpec(pos=pos, node_id=node.node_id, hold_ns=self.config.hold_ns,
                         fencing=self.config.fencing, announce=self.config.announce,
                         state_path=os.path.join(self.state_dir, f"node-{pos}.json"),
-                        inherited_fds=inherited)
+                        inherited_fds=inherited,
+                        token_report_every=self.config.token_report_every)
         process = self.context.Process(target=node_main, name=f"ringemu-node-{pos}",
                                        args=(spec, node_end, left, right), daemon=True)
         try:

@@ -32,11 +32,17 @@ class RingConfig:
     fencing: bool = True
     announce: bool = True
     start_method: str = DEFAULT_START_METHOD
+    # Token events only every K hops (NodeSpec.token_report_every); 1 = every hop.
+    token_report_every: int = 1
 
     def __post_init__(self) -> None:
         check_ids(self.ids)
         if self.hold_ns < 0:
             raise ConfigError(f"hold {self.hold_ns} ns is negative; need >= 0")
+        if (isinstance(self.token_report_every, bool) or not isinstance(
+                self.token_report_every, int) or self.token_report_every < 1):
+            raise ConfigError(f"token report interval {self.token_report_every!r} is not "
+                              "allowed; need a whole number of hops >= 1 (1 = every hop)")
         check_start_method(self.start_method)
 
     @property

@@ -26,6 +26,11 @@ class NodeSpec:
     # Under fork a child inherits every descriptor the harness holds; these are the
     # other nodes' pipe ends, closed first thing so that no death is hidden.
     inherited_fds: tuple[int, ...] = ()
+    # Report token_received only for hops that are multiples of this, and token_passed
+    # only for the pass of such a token (so holders still balance). 1 (the default)
+    # reports every hop, as the checker needs; benchmarks raise it to keep the
+    # control pipe and the harness out of the hop they measure.
+    token_report_every: int = 1
 
 
 @dataclass(frozen=True, slots=True)

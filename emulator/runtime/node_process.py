@@ -248,11 +248,22 @@ class NodeRuntime:
             if isinstance(output, Send):
                 self._send(output.side, output.message)
             elif isinstance(output, Report):
-                self._emit(output.kind, output.fields)
+                if self.spec.token_report_every == 1 or self._reported(output):
+                    self._emit(output.kind, output.fields)
             elif isinstance(output, SetTimer):
                 self.timers[output.name] = time.monotonic_ns() + output.delay_ns
             elif isinstance(output, PersistEpoch):
                 self.epoch_file.save(output.epoch)
+
+    def _reported(self, report: Report) -> bool:
+        """Every event is reported unless the ring samples token events: then only a
+        receipt at a hop that is a multiple of K, and the pass of that same token."""
+        every = self.spec.token_report_every
+        if report.kind == "token_received":
+            return report.fields["hop"] % every == 0
+        if report.kind == "token_passed":
+            return (report.fields["hop"] - 1) % every == 0
+        return True
 
     def _emit(self, kind: str, fields: dict) -> None:
         try:

@@ -1,0 +1,141 @@
+"""A real ring for one measurement: started, bootstrapped, read, always stopped."""
+from __future__ import annotations
+
+import time
+from typing import Callable
+
+import psutil
+
+from ..cluster import Cluster
+from ..config import RingConfig
+from ..history import History, Record
+from ..recovery import Orchestrator, Recovery
+
+CPU_WINDOW_S = 0.25
+DEADLINE_S = 60.0  # generous: two shared cores; nothing here waits on a sleep
+
+
+class BenchError(RuntimeError):
+    """A measurement could not be taken (the ring did not do what it must)."""
+
+
+class BenchRing:
+    """``with BenchRing(config) as ring``: a started ring; stopped and reaped on exit."""
+
+    def __init__(self, config: RingConfig, *, candidates: int | None = None, seed: int = 1,
+                 cluster_class: type[Cluster] = Cluster, state_dir: str | None = None) -> None:
+        self.config = config
+        self.history = History()
+        self.cluster = cluster_class(config, sink=self.history, state_dir=state_dir)
+        self.orchestrator = Orchestrator(self.cluster, self.history, seed=seed,
+                                         candidates=candidates)
+
+    def __enter__(self) -> "BenchRing":
+        try:
+            self.cluster.start()
+        except BaseException:
+            self.history.close()
+            raise
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        try:
+            self.cluster.stop()
+        finally:
+            self.history.close()
+
+    @property
+    def nodes(self) -> int:
+        return self.config.nodes
+
+    def mark(self) -> int:
+        return len(self.history.records)
+
+    def bootstrap(self) -> Recovery:
+        recovery = self.orchestrator.recover("bootstrap")
+        if not recovery.ok:
+            raise BenchError(f"a ring of {self.nodes} nodes did not bootstrap its token")
+        return recovery
+
+    def wait_for(self, predicate: Callable[[Record], bool], *, since: int,
+                 timeout_s: float = DEADLINE_S, what: str = "an event") -> Record:
+        """The first record after ``since`` that satisfies ``predicate``."""
+        found: list[Record] = []
+        scanned = since
+
+        def done() -> bool:
+            nonlocal scanned
+            records = self.history.records
+            for record in records[scanned:]:
+                if predicate(record):
+                    found.append(record)
+                    return True
+            scanned = len(records)
+            return False
+
+        if not self.cluster.wait_until(done, timeout_s):
+            raise BenchError(f"no {what} within {timeout_s:g} s on a ring of {self.nodes}")
+        return found[0]
+
+    def receipts(self, count: int, *, epoch: int | None = None,
+                 timeout_s: float = DEADLINE_S) -> list[tuple[int, int]]:
+        """The next ``count`` reported receipts of the token, as (hop, t_ns)."""
+        epoch = self.orchestrator.epoch if epoch is None else epoch
+        seen: list[tuple[int, int]] = []
+
+        def listen(record: Record) -> None:
+            if record["kind"] == "token_received" and record["epoch"] == epoch:
+                seen.append((record["hop"], record["t_ns"]))
+
+        self.history.subscribe(listen)
+        try:
+            if not self.cluster.wait_until(lambda: len(seen) >= count, timeout_s):
+                raise BenchError(f"the token of epoch {epoch} made {len(seen)} of {count} "
+                                 f"reported hops in {timeout_s:g} s (ring of {self.nodes})")
+        finally:
+            self.history.unsubscribe(listen)
+        # The harness reads one node's events, then the next node's: arrival order is
+        # not hop order when several nodes report.
+        return sorted(seen[:count])
+
+    def hop_window(self, samples: int, *, timeout_s: float = DEADLINE_S) -> dict:
+        """Hop latencies (µs) over ``samples`` reporting intervals, and what the hops
+        cost in CPU: the nodes' (all of them, summed) and the harness's, per hop."""
+        first = self.receipts(1, timeout_s=timeout_s)
+        nodes_cpu, harness_cpu = node_cpu_s(self.cluster), time.process_time()
+        seen = first + self.receipts(samples, timeout_s=timeout_s)
+        nodes_cpu = node_cpu_s(self.cluster) - nodes_cpu
+        harness_cpu = time.process_time() - harness_cpu
+        hops = max(1, seen[-1][0] - seen[0][0])
+        # The kernel counts CPU time in clock ticks (10 ms): a shorter window says nothing.
+        long_enough = (seen[-1][1] - seen[0][1]) / 1e9 >= CPU_WINDOW_S
+        return {"hop_us": [(t2 - t1) / (h2 - h1) / 1e3
+                           for (h1, t1), (h2, t2) in zip(seen, seen[1:]) if h2 > h1],
+                "node_cpu_us_per_hop": nodes_cpu / hops * 1e6 if long_enough else None,
+                "harness_cpu_us_per_hop": harness_cpu / hops * 1e6 if long_enough else None,
+                "hops": hops}
+
+    def hop_us(self, samples: int, *, timeout_s: float = DEADLINE_S) -> list[float]:
+        """``samples`` hop latencies in µs, each the mean over the hops between two
+        consecutive reported receipts (the node-side clock stamps both)."""
+        seen = self.receipts(samples + 1, timeout_s=timeout_s)
+        return [(t2 - t1) / (h2 - h1) / 1e3
+                for (h1, t1), (h2, t2) in zip(seen, seen[1:]) if h2 > h1]
+
+
+def node_cpu_s(cluster: Cluster) -> float:
+    """User + system CPU seconds of every running node process, summed."""
+    total = 0.0
+    for node in cluster.nodes:
+        if node.ps is None or not node.running:
+            continue
+        try:
+            times = node.ps.cpu_times()
+        except psutil.Error:
+            continue
+        total += times.user + times.system
+    return total
+
+
+def monotonic_ms_since(start_ns: int) -> float:
+    return (time.monotonic_ns() - start_ns) / 1e6

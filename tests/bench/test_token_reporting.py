@@ -1,0 +1,59 @@
+"""The per-ring token reporting interval: every hop by default, every K hops when asked."""
+from __future__ import annotations
+
+import pytest
+
+from emulator.runtime.control import NodeSpec
+from harness.bench.rings import BenchRing
+from harness.config import ConfigError, RingConfig
+
+pytestmark = pytest.mark.real
+
+
+def test_by_default_every_hop_is_reported():
+    """Given the default configuration, then a node reports every token event
+    (the chaos checker needs every hop)."""
+    assert RingConfig(ids=(1, 2)).token_report_every == 1
+    assert NodeSpec(pos=0, node_id=1, hold_ns=0, fencing=True, announce=True,
+                    state_path="x").token_report_every == 1
+
+
+@pytest.mark.parametrize("bad", [0, -3, 1.5, True])
+def test_a_bad_interval_is_one_clear_error(bad):
+    with pytest.raises(ConfigError, match="token report interval"):
+        RingConfig(ids=(1, 2), token_report_every=bad)
+
+
+def _token_events(ring: BenchRing, receipts: int) -> list[dict]:
+    ring.bootstrap()
+    mark = ring.mark()
+    ring.receipts(receipts)
+    events = [r for r in ring.history.records[mark:]
+              if r["kind"] in ("token_received", "token_passed")]
+    # Arrival order is per node (the harness drains one node's pipe at a time).
+    return sorted(events, key=lambda r: r["t_ns"])
+
+
+def test_a_default_ring_reports_every_receipt_and_every_pass():
+    with BenchRing(RingConfig(ids=(3, 1, 2), hold_ns=0), candidates=3) as ring:
+        events = _token_events(ring, 40)
+    receipts = {r["hop"] for r in events if r["kind"] == "token_received"}
+    passes = {r["hop"] for r in events if r["kind"] == "token_passed"}
+    # The last few may still be in a node's pipe; the first 20 are all there.
+    first = min(receipts)
+    assert set(range(first, first + 20)) <= receipts
+    assert set(range(first + 1, first + 21)) <= passes
+
+
+def test_a_sampled_ring_reports_only_multiples_of_k_and_their_passes():
+    """Given K = 6 on a ring of 3, then receipts are reported at hops 6, 12, ...
+    only, each pass reported is the pass of a reported receipt (so a holder's
+    events still balance), and the pipeline still sees the new token's lap."""
+    config = RingConfig(ids=(3, 1, 2), hold_ns=0, token_report_every=6)
+    with BenchRing(config, candidates=3) as ring:
+        events = _token_events(ring, 5)
+    receipts = [r["hop"] for r in events if r["kind"] == "token_received"]
+    passes = [r["hop"] for r in events if r["kind"] == "token_passed"]
+    assert len(receipts) >= 5 and all(hop % 6 == 0 for hop in receipts)
+    assert receipts == sorted(receipts) and receipts[1] - receipts[0] == 6
+    assert all((hop - 1) % 6 == 0 for hop in passes)
