@@ -93,7 +93,7 @@ class ForwardOwnIdElector(Elector):
                 self.become_not_leader()
                 return [Send(Side.RIGHT, message),
                         Report("candidate_forwarded", {"round": message.round,
-                                                       "id": message.node_id})]
+                                                       "candidate_id": message.node_id})]
         return super().on_candidate(message)
 
 
@@ -104,7 +104,7 @@ class NeverWinElector(Elector):
     def on_candidate(self, message: Candidate):
         if message.round == self.round and message.node_id == self.node_id:
             return [Report("candidate_dropped", {"round": message.round,
-                                                 "id": message.node_id})]
+                                                 "candidate_id": message.node_id})]
         return super().on_candidate(message)
 
 
@@ -182,7 +182,7 @@ class Step:
             return None
         fields = sent[-1][2]
         if sent[-1][1] == "candidate_forwarded":
-            return ("C", fields["round"], fields["id"])
+            return ("C", fields["round"], fields["candidate_id"])
         return ("E", fields["round"], fields["leader_id"])
 
 
