@@ -30,7 +30,7 @@ from multiprocessing import reduction
 from multiprocessing.connection import Connection
 
 from ..protocol import (
-    Leave, LinkDown, LinkUp, NodeProtocol, PersistEpoch, Received, Report, Send,
+    Leave, LinkDown, LinkUp, NodeProtocol, PersistEpoch, Received, Report, Send, SendFailed,
     SetTimer, Side, TimerFired,
 )
 from .codec import MAX_FRAME, BadFrame, decode, encode
@@ -195,15 +195,17 @@ class NodeRuntime:
         conn = self.links[side]
         kind = type(message).__name__
         if conn is None:
-            self._emit("message_lost", {"side": side.value, "message": kind})
+            self._feed(SendFailed(side, message))
             return
         try:
             conn.send_bytes(encode(message))
         except _LINK_ERRORS:
-            self._emit("message_lost", {"side": side.value, "message": kind})
+            # The kernel refused the bytes: the message never left (unlike a send into
+            # a live socket whose reader dies later, which is a silent loss).
             self.links[side] = None
             self._detach(conn)
             self._feed(LinkDown(side))
+            self._feed(SendFailed(side, message))
             return
         self.sent[kind] += 1
 
