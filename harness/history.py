@@ -39,6 +39,11 @@ class History:
         for listener in tuple(self._listeners):  # a listener may unsubscribe itself
             listener(record)
 
+    def watch(self, predicate: Callable[[Record], bool], since: int = 0) -> "Watch":
+        """A check, cheap to repeat, for the first record after ``since`` that
+        satisfies ``predicate``: pass ``watch.seen`` to ``Cluster.wait_until``."""
+        return Watch(self, predicate, since)
+
     def of_kind(self, *kinds: str) -> list[Record]:
         return [r for r in self.records if r["kind"] in kinds]
 
@@ -46,6 +51,24 @@ class History:
         if self._trace is not None:
             self._trace.close()
             self._trace = None
+
+
+class Watch:
+    def __init__(self, history: History, predicate: Callable[[Record], bool],
+                 since: int) -> None:
+        self.history = history
+        self.predicate = predicate
+        self.scanned = since
+        self.found: Record | None = None
+
+    def seen(self) -> bool:
+        """Has a matching record arrived? Each call reads only what is new."""
+        records = self.history.records
+        while self.found is None and self.scanned < len(records):
+            if self.predicate(records[self.scanned]):
+                self.found = records[self.scanned]
+            self.scanned += 1
+        return self.found is not None
 
 
 def load_trace(path: str) -> list[Record]:

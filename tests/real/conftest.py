@@ -26,21 +26,10 @@ class Ring:
     def wait_for(self, predicate, *, since: int = 0, timeout_s: float = DEADLINE_S,
                  what: str = "event") -> dict:
         """The first record after ``since`` that satisfies ``predicate``."""
-        found: list[dict] = []
-        scanned = since
-
-        def done() -> bool:
-            nonlocal scanned
-            records = self.history.records
-            for record in records[scanned:]:
-                if predicate(record):
-                    found.append(record)
-                    return True
-            scanned = len(records)
-            return False
-
-        assert self.cluster.wait_until(done, timeout_s), f"no {what} within {timeout_s} s"
-        return found[0]
+        watch = self.history.watch(predicate, since)
+        assert self.cluster.wait_until(watch.seen, timeout_s), \
+            f"no {what} within {timeout_s} s"
+        return watch.found
 
 
 @pytest.fixture
