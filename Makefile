@@ -12,6 +12,9 @@ $(STAMP): setup.cfg setup.py
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
+bench: $(STAMP)
+	$(BIN)/ringemu bench
+
 chaos: $(STAMP)
 	$(BIN)/ringemu chaos
 

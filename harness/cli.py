@@ -23,6 +23,7 @@ COMMAND_MODULES = (
     "harness.check",
     "harness.teach",
     "harness.demo",
+    "harness.bench",
 )
 
 

@@ -1,0 +1,196 @@
+"""``ringemu bench``: measure the ring against the operating system's floor and theory.
+
+Six sections, each a module here: transport (hop latency vs raw pipes),
+elections (messages per round: real ring, simulator, closed forms), recovery
+(phases of a token loss in hop units), restart (SIGKILL to the token passing
+the replacement, vs a bare process start), scale (the largest ring: start,
+bootstrap, memory, descriptors, limits) and campaign (chaos trials per
+minute). Every timing is a median over repetitions with its interquartile
+range, next to a reference measured in the same run, as a ratio. Tables go to
+stdout, progress to stderr; ``--json`` writes everything, ``--plot`` draws PNGs.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+import traceback
+
+from ..config import DEFAULT_START_METHOD, START_METHODS, ConfigError
+from ..interrupts import Terminated, exit_status
+from ..options import check_directory, check_writable
+from . import elections, machine, phases, restart, scale, tables, throughput, transport
+
+SECTIONS = {
+    "transport": transport.measure,
+    "elections": elections.measure,
+    "recovery": phases.measure,
+    "restart": restart.measure,
+    "scale": scale.measure,
+    "campaign": throughput.measure,
+}
+TITLES = {
+    "transport": "1. Transport: token hop vs raw pipes",
+    "elections": "2. Election cost: messages per all-candidate round",
+    "recovery": "3. Recovery: token loss to the new token's lap",
+    "restart": "4. Restart: SIGKILL to the token through the replacement",
+    "scale": "5. Scale: the largest ring",
+    "campaign": "6. Campaign throughput: chaos trials per minute",
+}
+PLOT_HELP = "pip install 'ringemu[plot]'"
+EXIT_SECTION_FAILED = 1
+
+
+def register(commands) -> None:
+    bench = commands.add_parser(
+        "bench", help="benchmark suite: hop latency, election cost, recovery, restart, "
+                      "scale, campaign throughput",
+        description="Measure the ring against the operating system's floor and against "
+                    "theory. Every timing is a median over repetitions with its "
+                    "interquartile range, next to a reference measured in the same run, as "
+                    "a ratio. Tables go to stdout, progress to stderr. Exit status 0: every "
+                    "section ran (goals met or not); 1: a section failed; 2: bad input.")
+    bench.add_argument("--quick", action="store_true",
+                       help="a reduced suite, under 30 s (the full one: under 10 min on "
+                            "2 cores)")
+    bench.add_argument("--only", nargs="+", choices=list(SECTIONS), default=None,
+                       metavar="SECTION",
+                       help="run only these sections: " + ", ".join(SECTIONS))
+    bench.add_argument("--json", default=None, metavar="PATH",
+                       help="write the machine, every measurement and the goals as JSON")
+    bench.add_argument("--plot", default=None, metavar="DIR",
+                       help=f"write PNG charts to DIR (needs matplotlib: {PLOT_HELP})")
+    bench.add_argument("--start-method", choices=START_METHODS, default=DEFAULT_START_METHOD,
+                       help="start method of every ring (the restart section adds the "
+                            f"others in the full suite; default {DEFAULT_START_METHOD})")
+    bench.add_argument("--scale-nodes", default=None, metavar="N,N,...",
+                       help="ring sizes for the scale section (default 256,1024; quick 64)")
+    bench.set_defaults(handler=bench_command)
+
+
+def _scale_sizes(text: str | None) -> tuple[int, ...] | None:
+    if text is None:
+        return None
+    sizes = []
+    for part in text.split(","):
+        part = part.strip()
+        if not part.isdigit() or int(part) < 2:
+            raise ConfigError(f"--scale-nodes: {part!r} is not a ring size; give whole "
+                              "numbers >= 2 separated by commas, e.g. 256,1024")
+        sizes.append(int(part))
+    from ..config import ensure_descriptor_budget
+    ensure_descriptor_budget(max(sizes))
+    return tuple(sizes)
+
+
+def bench_command(args: argparse.Namespace) -> int:
+    if args.plot is not None:
+        from .plots import matplotlib_missing
+        if matplotlib_missing():
+            raise ConfigError(f"--plot needs matplotlib, which is not installed; get it "
+                              f"with: {PLOT_HELP}")
+        check_directory(args.plot, "--plot")
+    if args.json is not None:
+        check_writable(args.json, "--json")
+    sizes = _scale_sizes(args.scale_nodes)
+    names = args.only or list(SECTIONS)
+    return run_bench(names, quick=args.quick, start_method=args.start_method,
+                     json_path=args.json, plot_dir=args.plot, scale_sizes=sizes)
+
+
+def run_bench(names: list[str], *, quick: bool, start_method: str, json_path: str | None,
+              plot_dir: str | None, scale_sizes: tuple[int, ...] | None = None) -> int:
+    document = {"version": 1, "quick": quick, "machine": machine.describe(start_method),
+                "sections": {}, "durations_s": {}, "errors": {}}
+    neighbours = machine.Neighbours()
+    neighbours.start()
+    sys.stderr.write(f"ringemu bench: {'quick' if quick else 'full'} suite, "
+                     f"{', '.join(names)}; start method {start_method}\n")
+    status = 0
+    began = time.monotonic()
+    try:
+        for name in names:
+            sys.stderr.write(f"ringemu bench: {name} ...\n")
+            sys.stderr.flush()
+            started = time.monotonic()
+            try:
+                if name == "scale":
+                    result = scale.measure(quick, start_method, scale_sizes)
+                else:
+                    result = SECTIONS[name](quick, start_method)
+            except Exception as failed:  # a section that cannot run: say so, go on
+                document["errors"][name] = f"{type(failed).__name__}: {failed}"
+                document["durations_s"][name] = time.monotonic() - started
+                sys.stderr.write(f"ringemu bench: {name} failed:\n{traceback.format_exc()}")
+                print(f"\n== {TITLES[name]} ==\nFAILED: {document['errors'][name]}")
+                status = EXIT_SECTION_FAILED
+                continue
+            document["sections"][name] = result
+            document["durations_s"][name] = time.monotonic() - started
+            print(f"\n== {TITLES[name]} ==")
+            print(tables.RENDER[name](result))
+            sys.stdout.flush()
+            sys.stderr.write(f"ringemu bench: {name} took "
+                             f"{document['durations_s'][name]:.1f} s\n")
+    except (KeyboardInterrupt, Terminated) as interrupt:
+        sys.stderr.write(f"ringemu bench: {type(interrupt).__name__}; every ring is "
+                         "stopped, the finished sections are kept\n")
+        status = exit_status(interrupt)
+    finally:
+        document["durations_s"]["total"] = time.monotonic() - began
+        document["machine"]["during_run"] = neighbours.stop()
+        document["goals"] = goals(document["sections"], quick)
+        if json_path is not None:
+            _write_json(json_path, document)
+    print()
+    print(summary(document))
+    if plot_dir is not None and document["sections"]:
+        from .plots import write_plots
+        for path in write_plots(document, plot_dir):
+            sys.stderr.write(f"ringemu bench: wrote {path}\n")
+    return status
+
+
+def goals(sections: dict, quick: bool = False) -> dict:
+    found = {}
+    if "transport" in sections:
+        goal = sections["transport"]["goal"]
+        found["transport"] = {"what": f"ring hop <= {goal['target']}x raw Connection hop",
+                              "ratios": goal["ratio_vs_connection"], "met": goal["met"]}
+    if "recovery" in sections:
+        goal = sections["recovery"]["goal"]
+        found["recovery"] = {"what": f"snapshot + election (without the scheduled lead) + "
+                                     f"regeneration <= {goal['factor']:g}x their hop floor",
+                             "ratios": goal["critical_vs_floor"], "met": goal["met"]}
+    if "scale" in sections:
+        largest = sections["scale"]["largest"]
+        reached = largest["nodes"] >= 1024
+        found["scale"] = {"what": "1024 nodes on this machine", "nodes": largest["nodes"],
+                          "met": True if reached else (None if quick else False)}
+    return found
+
+
+def summary(document: dict) -> str:
+    during = document["machine"]["during_run"]
+    lines = [f"ringemu bench: {document['durations_s']['total']:.1f} s; other processes "
+             f"used {during['other_cpu_s']:.1f} CPU-s "
+             f"({100 * (during['other_cpu_share'] or 0):.0f}% of the machine) meanwhile"
+             + (": the machine was shared" if during["shared"] else "")]
+    for name, goal in document["goals"].items():
+        ratios = goal.get("ratios")
+        detail = (", ".join(f"{k}: {v:.2f}x" for k, v in ratios.items() if v is not None)
+                  if ratios else f"{goal.get('nodes')} nodes")
+        verdict = {True: "met", False: "missed", None: "not judged by --quick"}[goal["met"]]
+        lines.append(f"goal {name}: {goal['what']}: {detail}: {verdict}")
+    for name, error in document["errors"].items():
+        lines.append(f"section {name} FAILED: {error}")
+    return "\n".join(lines)
+
+
+def _write_json(path: str, document: dict) -> None:
+    temporary = f"{path}.{os.getpid()}.tmp"
+    with open(temporary, "w", encoding="utf-8") as handle:
+        json.dump(document, handle, indent=1)
+    os.replace(temporary, path)

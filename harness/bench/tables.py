@@ -1,0 +1,138 @@
+"""One table per section (tabulate), from the section's JSON-ready results."""
+from __future__ import annotations
+
+from tabulate import tabulate
+
+from .stats import Summary, ratio_text
+
+
+def _s(summary: dict | None, digits: int = 1) -> str:
+    if summary is None:
+        return "-"
+    return Summary(**summary).text(digits)
+
+
+def _f(value: float | None, digits: int = 1) -> str:
+    return "-" if value is None else f"{value:.{digits}f}"
+
+
+def transport(section: dict) -> str:
+    rows = [[r["what"], r["nodes"], r["report_every"] or "-", _s(r["hop_us"]),
+             _f(r["cpu_us_per_hop"]), _f(r["harness_cpu_us_per_hop"]),
+             ratio_text(r["vs_connection"]), ratio_text(r.get("vs_raw_ring"))]
+            for r in section["rows"]]
+    table = tabulate(rows, headers=["transport", "N", "report every", "hop µs [IQR]",
+                                    "CPU µs/hop", "harness CPU µs/hop", "x Connection",
+                                    "x raw ring"])
+    work = section["node_work"]
+    goal = section["goal"]
+    ratios = ", ".join(f"N={n} {ratio_text(r)}" for n, r in goal["ratio_vs_connection"].items())
+    return (f"{table}\n\nPython a node runs per hop, in-process without I/O: protocol "
+            f"{work['protocol_us']:.1f} µs, codec {work['codec_us']:.1f} µs, whole hop "
+            f"{work['hop_work_us']:.1f} µs.\nGoal: ring hop <= {goal['target']}x the "
+            f"Connection hop: {ratios}: {'met' if goal['met'] else 'missed'}.")
+
+
+def elections(section: dict) -> str:
+    rows = []
+    for r in section["rows"]:
+        exact = "=" if r["closed_form_exact"] else "~"
+        rows.append([r["nodes"], r["arrangement"], "-" if r["seed"] is None else r["seed"],
+                     f"{exact}{r['closed_form_total']:.1f}" if not r["closed_form_exact"]
+                     else f"{r['closed_form_total']:.0f}",
+                     f"{r['sim_total']:.1f}" if isinstance(r["sim_total"], float)
+                     else r["sim_total"],
+                     "-" if r["real_total"] is None else r["real_total"],
+                     {True: "yes", False: "NO", None: "-"}[r["sim_matches_closed_form"]],
+                     {True: "yes", False: "NO", None: "-"}[r["real_matches_sim"]]])
+    table = tabulate(rows, headers=["N", "arrangement", "seed", "closed form + n",
+                                    "simulator", "real ring", "sim = formula",
+                                    "real = sim"])
+    return (f"{table}\n\nSimulator equals the exact closed forms in "
+            f"{section['sim_exact_matches']}/{section['sim_exact_rows']} cases; the real "
+            f"ring equals the simulator in {section['real_matches']}/{section['real_rows']}"
+            + (" (differences: see JSON)." if section["differences"] else "."))
+
+
+def recovery(section: dict) -> str:
+    rows = []
+    for r in section["rows"]:
+        def phase(name: str) -> str:
+            p = r[name]
+            floor = "" if p["floor_hops"] is None else f"/{p['floor_hops']:.0f}"
+            return f"{p['ms']['median']:.2f} ({p['hops']:.0f}{floor})"
+        rows.append([r["nodes"], r["state_dir"], _s(r["hop_us"]), phase("detect"),
+                     phase("snapshot"), phase("election"), f"{r['lead']['ms']['median']:.2f}",
+                     phase("election_without_lead"), phase("regeneration"),
+                     f"{r['total']['ms']['median']:.1f}",
+                     f"{r['critical']['hops']:.0f}/{r['critical']['floor_hops']:.0f}",
+                     ratio_text(r["critical_vs_floor"], 1)])
+    table = tabulate(rows, headers=["N", "state dir", "hop µs", "detect ms (hops)",
+                                    "snapshot ms (hops/floor)", "election ms",
+                                    "of it lead ms", "election - lead",
+                                    "regeneration", "total ms", "critical hops/floor",
+                                    "x floor"])
+    events = []
+    for r in section["rows"]:
+        e = r["events"]
+        events.append([r["nodes"], r["state_dir"]] + [
+            f"{e[k]['ms']['median']:.2f} ({e[k]['hops']:.0f}/{e[k]['floor_hops']:.0f})"
+            for k in ("snapshot_ms", "candidate_lap_ms", "announcement_ms", "token_lap_ms")])
+    table2 = tabulate(events, headers=["N", "state dir", "snapshot (node clocks)",
+                                       "winner's ID lap", "announcement lap",
+                                       "new token's lap"])
+    goal = section["goal"]
+    return (f"{table}\n\nThe same recoveries from the nodes' own event stamps, ms "
+            f"(hops/floor):\n{table2}\n\nGoal: snapshot + election without the scheduled "
+            f"lead + regeneration <= {goal['factor']:g}x their floor (N/2 + 2N hops): "
+            + ", ".join(f"{k} {ratio_text(v, 1)}" for k, v in goal["critical_vs_floor"].items())
+            + f": {'met' if goal['met'] else 'missed'}.")
+
+
+def restart(section: dict) -> str:
+    rows = [[r["start_method"], r["reps"], _s(r["bare_start_ms"], 2), _s(r["eof_ms"], 2),
+             _s(r["reaped_ms"], 2), _s(r["restart_call_ms"], 2),
+             _s(r["start_to_running_ms"], 2), ratio_text(r["start_vs_bare"]),
+             _s(r["rewired_ms"], 2), _s(r["token_ms"], 2), ratio_text(r["token_vs_bare"])]
+            for r in section["rows"]]
+    return tabulate(rows, headers=["start method", "reps", "bare start ms", "EOF ms",
+                                   "reaped ms", "restart() ms", "start->running ms",
+                                   "x bare", "rewired ms", "token through ms", "x bare"])
+
+
+def scale(section: dict) -> str:
+    rows = [[r["nodes"], f"{r['start_ms'] / 1e3:.2f}", _s(r["launch_ms"], 2),
+             f"{r['all_running_ms'] / 1e3:.2f}",
+             f"{r['bootstrap_ms']:.0f} ({r['bootstrap_hops']:.0f})", r["candidates"],
+             _s(r["hop_us"]), _s(r["memory"]["uss_mib"], 2), _s(r["memory"]["rss_mib"], 2),
+             f"{r['harness_fds']} ({r['harness_fds_per_node']:.1f})",
+             f"{r['stop_ms'] / 1e3:.2f}"]
+            for r in section["rows"]]
+    table = tabulate(rows, headers=["N", "start() s", "launch ms/node", "all running s",
+                                    "bootstrap ms (hops)", "candidates", "hop µs",
+                                    "USS MiB/node", "RSS MiB/node", "harness fds (/node)",
+                                    "stop s"])
+    limits = section["limits"]
+    lines = [table, "",
+             f"Largest ring run: {limits['largest_run']} nodes. Descriptor limit (nofile "
+             f"{limits['nofile_soft']}/{limits['nofile_hard']}): at most "
+             f"{limits['max_nodes_by_descriptors']} nodes; memory would allow about "
+             f"{section['estimate_max_nodes_by_memory']} (USS); pid_max {limits['pid_max']}."]
+    if limits["error_beyond"]:
+        lines.append(f"One node more: {limits['error_beyond']}")
+    return "\n".join(lines)
+
+
+def campaign(section: dict) -> str:
+    base = section["no_fault"]
+    rows = [[r["scenario"], r["nodes"], r["trials"], r["ok"], _s(r["trial_s"], 3),
+             f"{r['per_minute']:.0f}", ratio_text(r["vs_no_fault"]), _s(r["recover_ms"])]
+            for r in section["rows"]]
+    rows.append(["(no fault)", 8, base["trials"], base["ok"], _s(base["trial_s"], 3),
+                 f"{base['per_minute']:.0f}", "1.00x", "-"])
+    return tabulate(rows, headers=["scenario", "N", "trials", "ok", "trial s [IQR]",
+                                   "trials/min", "x no fault", "recover ms"])
+
+
+RENDER = {"transport": transport, "elections": elections, "recovery": recovery,
+          "restart": restart, "scale": scale, "campaign": campaign}

@@ -1,0 +1,272 @@
+"""Transport: a token hop around a real ring, next to the operating system's floor.
+
+References, measured in the same run: a raw ``os.pipe`` ping-pong and a raw
+``Connection`` ping-pong between two processes (the 17-byte frame a token is on
+the wire), and a raw ring of N processes that only relay that frame with
+``recv_bytes``/``send_bytes`` (the ring's topology without the node runtime).
+One hop is half a round trip, or a lap divided by N.
+
+The ringemu ring runs with ``token_report_every = K`` (a multiple of N near
+512): a node reports one receipt every K hops, stamped with the shared
+monotonic clock, so consecutive reports give the mean hop over K hops with the
+control pipe and the harness out of the way. The default ring (every event
+reported, which the chaos checker needs) is measured too, as its own row.
+
+Alongside each latency: the CPU the hop costs (user + system of every process
+taking part, per hop), and, measured in this process without any I/O, the
+Python work a node does per hop (decode, protocol step for the receipt and for
+the hold expiry, encode). Latency minus CPU is waiting: wake-ups, scheduling.
+"""
+from __future__ import annotations
+
+import multiprocessing
+import os
+import time
+import timeit
+
+import psutil
+
+from emulator.protocol import HOLD_TIMER, NodeProtocol, Received, Send, Side, TimerFired, Token
+from emulator.runtime.codec import decode, encode
+
+from ..config import RingConfig
+from .rings import CPU_WINDOW_S, BenchRing
+from .stats import Summary, ratio
+
+FRAME = b"T" + bytes(16)  # a token's frame: tag byte + two u64
+STOP = b"!"
+SIZES = (8, 64)
+GOAL_RATIO = 1.3
+
+
+def _cpu_s(process: psutil.Process) -> float:
+    times = process.cpu_times()
+    return times.user + times.system
+
+
+def _pipe_echo(read_fd: int, write_fd: int) -> None:
+    while True:
+        data = os.read(read_fd, 64)
+        if not data or data == STOP:
+            return
+        os.write(write_fd, data)
+
+
+def pipe_hops(round_trips: int, reps: int, context) -> tuple[list[float], float | None]:
+    """Per repetition, the mean one-way hop (µs) over ``round_trips`` os.pipe round
+    trips; and the CPU (both processes, µs) per hop."""
+    to_child_r, to_child_w = os.pipe()
+    to_parent_r, to_parent_w = os.pipe()
+    child = context.Process(target=_pipe_echo, args=(to_child_r, to_parent_w), daemon=True)
+    try:
+        child.start()
+        ps = psutil.Process(child.pid)
+        cpu, wall = _cpu_s(ps) + time.process_time(), time.monotonic()
+        samples = []
+        for _ in range(reps):
+            started = time.perf_counter_ns()
+            for _ in range(round_trips):
+                os.write(to_child_w, FRAME)
+                os.read(to_parent_r, 64)
+            samples.append((time.perf_counter_ns() - started) / (2 * round_trips) / 1e3)
+        cpu = _cpu_window(_cpu_s(ps) + time.process_time() - cpu, wall)
+        os.write(to_child_w, STOP)
+        child.join(10)
+    finally:
+        _finish(child)
+        for fd in (to_child_r, to_child_w, to_parent_r, to_parent_w):
+            os.close(fd)
+    return samples, None if cpu is None else cpu / (2 * round_trips * reps) * 1e6
+
+
+def _connection_echo(conn) -> None:
+    while True:
+        data = conn.recv_bytes()
+        if data == STOP:
+            return
+        conn.send_bytes(data)
+
+
+def connection_hops(round_trips: int, reps: int, context) -> tuple[list[float], float | None]:
+    """As ``pipe_hops``, over a duplex ``Pipe`` (a Unix socket pair, like a ring link)."""
+    ours, theirs = context.Pipe(duplex=True)
+    child = context.Process(target=_connection_echo, args=(theirs,), daemon=True)
+    try:
+        child.start()
+        theirs.close()
+        ps = psutil.Process(child.pid)
+        cpu, wall = _cpu_s(ps) + time.process_time(), time.monotonic()
+        samples = []
+        for _ in range(reps):
+            started = time.perf_counter_ns()
+            for _ in range(round_trips):
+                ours.send_bytes(FRAME)
+                ours.recv_bytes()
+            samples.append((time.perf_counter_ns() - started) / (2 * round_trips) / 1e3)
+        cpu = _cpu_window(_cpu_s(ps) + time.process_time() - cpu, wall)
+        ours.send_bytes(STOP)
+        child.join(10)
+    finally:
+        _finish(child)
+        ours.close()
+        theirs.close()
+    return samples, None if cpu is None else cpu / (2 * round_trips * reps) * 1e6
+
+
+def _relay(left, right) -> None:
+    while True:
+        data = left.recv_bytes()
+        right.send_bytes(data)
+        if data == STOP:
+            return
+
+
+def raw_ring_hops(nodes: int, laps: int, reps: int, context) -> tuple[list[float], float | None]:
+    """A ring of ``nodes`` processes (this one included) relaying one frame with bare
+    ``recv_bytes``/``send_bytes``: per repetition the mean hop (µs) over ``laps``
+    laps; and the CPU (every process, µs) per hop."""
+    links = [context.Pipe(duplex=True) for _ in range(nodes)]
+    children: list = []
+    try:
+        for pos in range(1, nodes):
+            child = context.Process(target=_relay, args=(links[pos - 1][1], links[pos][0]),
+                                    daemon=True)
+            child.start()
+            children.append(child)
+        right, left = links[0][0], links[nodes - 1][1]
+        processes = [psutil.Process(c.pid) for c in children]
+        cpu, wall = sum(map(_cpu_s, processes)) + time.process_time(), time.monotonic()
+        samples = []
+        for _ in range(reps):
+            started = time.perf_counter_ns()
+            for _ in range(laps):
+                right.send_bytes(FRAME)
+                left.recv_bytes()
+            samples.append((time.perf_counter_ns() - started) / (laps * nodes) / 1e3)
+        cpu = _cpu_window(sum(map(_cpu_s, processes)) + time.process_time() - cpu, wall)
+        right.send_bytes(STOP)
+        left.recv_bytes()
+        for child in children:
+            child.join(10)
+    finally:
+        for child in children:
+            _finish(child)
+        for pair in links:
+            for end in pair:
+                end.close()
+    return samples, None if cpu is None else cpu / (laps * nodes * reps) * 1e6
+
+
+def _cpu_window(cpu_s: float, wall_started: float) -> float | None:
+    """CPU seconds, if the window was long enough for the kernel's 10 ms ticks."""
+    return cpu_s if time.monotonic() - wall_started >= CPU_WINDOW_S else None
+
+
+def _finish(child) -> None:
+    if child.is_alive():
+        child.kill()
+    child.join()
+    child.close()
+
+
+def node_work_us(iterations: int) -> dict:
+    """The Python a node runs per hop, in this process, no I/O: decode the frame,
+    the protocol step for the receipt and for the hold expiry, encode the pass."""
+    protocol = NodeProtocol(2, epoch=1, hold_ns=0)
+    frame = encode(Token(1, 7))
+    receipt, expiry = Received(Side.LEFT, decode(frame)), TimerFired(HOLD_TIMER)
+
+    def protocol_step() -> None:
+        protocol.handle(receipt)
+        protocol.handle(expiry)
+
+    def codec() -> None:
+        encode(decode(frame))
+
+    def whole_hop() -> None:
+        outputs = protocol.handle(Received(Side.LEFT, decode(frame)))
+        outputs += protocol.handle(TimerFired(HOLD_TIMER))
+        for output in outputs:
+            if isinstance(output, Send):
+                encode(output.message)
+
+    def per_call_us(function) -> float:
+        return min(timeit.repeat(function, number=iterations, repeat=3)) / iterations * 1e6
+
+    return {"protocol_us": per_call_us(protocol_step), "codec_us": per_call_us(codec),
+            "hop_work_us": per_call_us(whole_hop)}
+
+
+def report_interval(nodes: int, about: int = 512) -> int:
+    """A multiple of N near ``about``: the leader's lap receipt is then reported."""
+    return nodes * max(1, round(about / nodes))
+
+
+def ring_hops(nodes: int, samples: int, *, every: int, start_method: str) -> dict:
+    """Hop latencies of a real ring (hold 0, IDs ascending, all candidates), with
+    what the hops cost in CPU."""
+    config = RingConfig(ids=tuple(range(1, nodes + 1)), hold_ns=0,
+                        start_method=start_method, token_report_every=every)
+    with BenchRing(config, candidates=nodes) as ring:
+        ring.bootstrap()
+        ring.hop_us(min(samples, 20))  # warm up: every node has run its loop a while
+        return ring.hop_window(samples)
+
+
+def measure(quick: bool, start_method: str) -> dict:
+    if quick:
+        round_trips, reps, laps, ring_samples, every_samples, work = 200, 8, 20, 12, 300, 2000
+    else:
+        round_trips, reps, laps, ring_samples, every_samples, work = 3000, 30, 400, 60, 6000, 20000
+    context = multiprocessing.get_context(start_method)
+    refs: dict[str, list] = {"pipe": [], "conn": [], **{f"raw{n}": [] for n in SIZES}}
+    cpu: dict[str, list] = {key: [] for key in refs}
+    rings: dict[str, dict] = {}
+    # References before and after the rings: the machine's noise drifts.
+    for block in range(2):
+        for key, (samples, per_hop) in (
+                ("pipe", pipe_hops(round_trips, reps // 2, context)),
+                ("conn", connection_hops(round_trips, reps // 2, context)),
+                *((f"raw{n}", raw_ring_hops(n, max(1, laps * 8 // n), reps // 2, context))
+                  for n in SIZES)):
+            refs[key] += samples
+            cpu[key].append(per_hop)
+        if block == 0:
+            for n in SIZES:
+                rings[f"ring{n}"] = ring_hops(n, ring_samples, every=report_interval(n),
+                                              start_method=start_method)
+                rings[f"every{n}"] = ring_hops(n, every_samples, every=1,
+                                               start_method=start_method)
+    conn = Summary.of(refs["conn"])
+
+    def row(what: str, nodes: int, every, hops: list[float], node_cpu: float | None,
+            harness_cpu: float | None = None, raw: float | None = None) -> dict:
+        summary = Summary.of(hops)
+        return {"what": what, "nodes": nodes, "report_every": every,
+                "hop_us": summary.as_dict(), "vs_connection": ratio(summary.median, conn.median),
+                "vs_raw_ring": ratio(summary.median, raw),
+                "cpu_us_per_hop": node_cpu, "harness_cpu_us_per_hop": harness_cpu}
+
+    def mean(values: list) -> float | None:
+        known = [v for v in values if v is not None]
+        return sum(known) / len(known) if known else None
+
+    rows = [row("os.pipe ping-pong", 2, None, refs["pipe"], mean(cpu["pipe"])),
+            row("Connection ping-pong", 2, None, refs["conn"], mean(cpu["conn"]))]
+    for n in SIZES:
+        rows.append(row("raw Connection ring", n, None, refs[f"raw{n}"], mean(cpu[f"raw{n}"])))
+    goal: dict[str, float | None] = {}
+    for n in SIZES:
+        raw = Summary.of(refs[f"raw{n}"]).median
+        for key, what in ((f"ring{n}", "ringemu ring"),
+                          (f"every{n}", "ringemu ring, every event")):
+            window = rings[key]
+            rows.append(row(what, n, report_interval(n) if key.startswith("ring") else 1,
+                            window["hop_us"], window["node_cpu_us_per_hop"],
+                            window["harness_cpu_us_per_hop"], raw))
+        goal[str(n)] = rows[-2]["vs_connection"]
+    return {"rows": rows, "node_work": node_work_us(work),
+            "hop_us": {str(n): Summary.of(rings[f"ring{n}"]["hop_us"]).median for n in SIZES},
+            "goal": {"target": GOAL_RATIO, "ratio_vs_connection": goal,
+                     "met": all(r is not None and r <= GOAL_RATIO for r in goal.values())},
+            "start_method": start_method}
