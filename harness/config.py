@@ -34,6 +34,8 @@ class RingConfig:
     start_method: str = DEFAULT_START_METHOD
     # Token events only every K hops (NodeSpec.token_report_every); 1 = every hop.
     token_report_every: int = 1
+    # False: no per-message snapshot/election events (NodeSpec.report_forwarding).
+    report_forwarding: bool = True
 
     def __post_init__(self) -> None:
         check_ids(self.ids)

@@ -31,6 +31,10 @@ class NodeSpec:
     # reports every hop, as the checker needs; benchmarks raise it to keep the
     # control pipe and the harness out of the hop they measure.
     token_report_every: int = 1
+    # False: do not report the per-message steps of a snapshot or an election
+    # (marker_received, candidate_forwarded, candidate_swallowed, elected); starts,
+    # parts, leaders and completions still are. For benchmarks; True by default.
+    report_forwarding: bool = True
 
 
 @dataclass(frozen=True, slots=True)

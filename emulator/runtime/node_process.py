@@ -38,6 +38,10 @@ from .control import NodeSpec, Rewire, Scheduled, Shutdown
 from .state_file import EpochFile
 
 _LINK_ERRORS = (EOFError, ConnectionResetError, BrokenPipeError)
+# Per-message steps of a snapshot or an election, which NodeSpec.report_forwarding
+# may silence.
+FORWARDING_REPORTS = frozenset(("marker_received", "candidate_forwarded",
+                                "candidate_swallowed", "elected"))
 
 
 def node_main(spec: NodeSpec, control: Connection, left: Connection | None,
@@ -90,6 +94,7 @@ class NodeRuntime:
         self.received: Counter[str] = Counter()
         self.running = True
         self.terminated = False
+        self._report_all = spec.token_report_every == 1 and spec.report_forwarding
         self.selector.register(control, selectors.EVENT_READ, "control")
         # SIGTERM wakes the selector through a socket (set_wakeup_fd), so the loop
         # ends between two steps: a handler that raised could cut a frame in half.
@@ -250,7 +255,7 @@ class NodeRuntime:
             if isinstance(output, Send):
                 self._send(output.side, output.message)
             elif isinstance(output, Report):
-                if self.spec.token_report_every == 1 or self._reported(output):
+                if self._report_all or self._reported(output):
                     self._emit(output.kind, output.fields)
             elif isinstance(output, SetTimer):
                 self.timers[output.name] = time.monotonic_ns() + output.delay_ns
@@ -258,8 +263,11 @@ class NodeRuntime:
                 self.epoch_file.save(output.epoch)
 
     def _reported(self, report: Report) -> bool:
-        """Every event is reported unless the ring samples token events: then only a
-        receipt at a hop that is a multiple of K, and the pass of that same token."""
+        """Every event is reported unless the ring samples token events (then only a
+        receipt at a hop that is a multiple of K, and the pass of that same token) or
+        keeps the per-message steps of snapshots and elections quiet."""
+        if report.kind in FORWARDING_REPORTS:
+            return self.spec.report_forwarding
         every = self.spec.token_report_every
         if report.kind == "token_received":
             return report.fields["hop"] % every == 0

@@ -1,4 +1,5 @@
-"""The per-ring token reporting interval: every hop by default, every K hops when asked."""
+"""Per-ring reporting: every event by default; token events every K hops, and no
+per-message snapshot or election steps, when a benchmark asks."""
 from __future__ import annotations
 
 import pytest
@@ -57,3 +58,22 @@ def test_a_sampled_ring_reports_only_multiples_of_k_and_their_passes():
     assert len(receipts) >= 5 and all(hop % 6 == 0 for hop in receipts)
     assert receipts == sorted(receipts) and receipts[1] - receipts[0] == 6
     assert all((hop - 1) % 6 == 0 for hop in passes)
+
+
+FORWARDING = {"marker_received", "candidate_forwarded", "candidate_swallowed", "elected"}
+
+
+@pytest.mark.parametrize("forwarding", [True, False])
+def test_forwarding_steps_are_reported_unless_the_ring_is_quiet(forwarding):
+    """Given report_forwarding off, when the ring bootstraps (a snapshot, an
+    all-candidate election, a lap), then no per-message step is reported, and the
+    pipeline still sees every part, the leader, the completion and the lap."""
+    config = RingConfig(ids=(3, 1, 4, 2), hold_ns=0, report_forwarding=forwarding)
+    assert RingConfig(ids=(1, 2)).report_forwarding is True
+    with BenchRing(config, candidates=4) as ring:
+        recovery = ring.bootstrap()
+        kinds = [r["kind"] for r in ring.history.records]
+    assert recovery.ok and recovery.leader_id == 4
+    assert kinds.count("snapshot_part") == 4 and kinds.count("candidate") == 4
+    assert {"leader", "election_complete", "token_created"} <= set(kinds)
+    assert bool(FORWARDING & set(kinds)) is forwarding
