@@ -29,11 +29,16 @@ stopped in the middle of passing, its send into the dead link fails,
 ``message_lost``: that instant is the loss.) Every node is alive and wired when
 the recovery starts, so the phases are those of a pure token loss.
 
-The node state files (each node persists the highest epoch it has seen, before
-it acts on a new round) live in a temporary directory: by default under /tmp,
-which here is ext4 on a virtual disk, where replacing a file by rename makes
-the kernel start writing it back (``auto_da_alloc``) and costs about 1 ms. The
-suite measures both that default and a state directory on tmpfs (/dev/shm).
+Three configurations per size. The node state files (each node persists the
+highest epoch it has seen before it acts on a new round) live in a temporary
+directory: by default under /tmp, which here is ext4 on a virtual disk, where
+replacing a file by rename makes the kernel start writing it back
+(``auto_da_alloc``) and costs about 1 ms; the second configuration puts them on
+tmpfs (/dev/shm). Every snapshot and election message also sends an event to the
+harness (``marker_received``, ``candidate_forwarded``, ``elected``...), so each
+of those hops costs what a fully reported token hop costs; the third
+configuration (``report_forwarding=False``, "quiet") keeps only the events the
+pipeline needs (starts, parts, leader, completion, sampled token receipts).
 """
 from __future__ import annotations
 
@@ -45,6 +50,7 @@ from emulator.protocol import DropToken
 
 from ..config import RingConfig, arrange_ids
 from ..recovery import START_LEAD_NS, START_LEAD_PER_NODE_NS
+from .elections import simulate
 from .rings import BenchError, BenchRing
 from .stats import Summary, ratio
 
@@ -159,26 +165,33 @@ def one_recovery(ring: BenchRing, victim: int, hop_ns: float) -> dict:
     }
 
 
-def state_dirs() -> list[str]:
-    """Where the node state files go: the default, and tmpfs if this machine has it."""
-    return ["default", "tmpfs"] if os.path.isdir(TMPFS) else ["default"]
+def configurations() -> list[tuple[str, bool]]:
+    """(state dir, per-message events reported?): the default ring; its state files
+    on tmpfs; and on tmpfs without the per-message snapshot and election events."""
+    if not os.path.isdir(TMPFS):
+        return [("default", True), ("default", False)]
+    return [("default", True), ("tmpfs", True), ("tmpfs", False)]
 
 
 def measure(quick: bool, start_method: str) -> dict:
     sizes, reps, hop_samples = ((8,), 2, 20) if quick else ((8, 32, 128), 5, 60)
     results = []
     for n in sizes:
-        for where in state_dirs():
-            results.append(measure_ring(n, where, reps, hop_samples, start_method))
-    goal = {f'{r["nodes"]}/{r["state_dir"]}': r["critical_vs_floor"] for r in results}
+        for where, forwarding in configurations():
+            results.append(measure_ring(n, where, forwarding, reps, hop_samples,
+                                        start_method))
+    goal = {f'{r["nodes"]}/{r["state_dir"]}/{r["reporting"]}': r["critical_vs_floor"]
+            for r in results}
     return {"rows": results, "report_every": REPORT_EVERY,
             "goal": {"factor": GOAL_FACTOR, "critical_vs_floor": goal,
                      "met": all(v is not None and v <= GOAL_FACTOR for v in goal.values())}}
 
 
-def measure_ring(n: int, where: str, reps: int, hop_samples: int, start_method: str) -> dict:
+def measure_ring(n: int, where: str, forwarding: bool, reps: int, hop_samples: int,
+                 start_method: str) -> dict:
     config = RingConfig(ids=arrange_ids(n, "random", n), hold_ns=0,
-                        start_method=start_method, token_report_every=REPORT_EVERY)
+                        start_method=start_method, token_report_every=REPORT_EVERY,
+                        report_forwarding=forwarding)
     state_dir = tempfile.mkdtemp(prefix="ringemu-bench-", dir=TMPFS) if where == "tmpfs" \
         else None
     hops: list[float] = []
@@ -200,12 +213,24 @@ def measure_ring(n: int, where: str, reps: int, hop_samples: int, start_method: 
             shutil.rmtree(state_dir, ignore_errors=True)
     if not runs:
         raise BenchError(f"could not lose the token where intended on a ring of {n}")
-    row = summarise(n, Summary.of(hops), runs)
+    row = summarise(n, Summary.of(hops), runs, work_floor(config.ids))
     row["state_dir"] = where
+    row["reporting"] = "all" if forwarding else "quiet"
     return row
 
 
-def summarise(n: int, hop: Summary, runs: list[dict]) -> dict:
+def work_floor(ids: tuple[int, ...]) -> dict:
+    """The other floor: every message costs about a hop of CPU, and a snapshot (2N
+    markers) or an all-candidate election (its Chang-Roberts count, from the
+    simulator, plus N Elected) has many in flight at once on this many cores."""
+    cores = os.cpu_count() or 1
+    candidate, elected = simulate(list(ids), seed=0)
+    return {"cores": cores, "snapshot": 2 * len(ids) / cores,
+            "election": (candidate + elected) / cores,
+            "election_messages": candidate + elected}
+
+
+def summarise(n: int, hop: Summary, runs: list[dict], work: dict | None = None) -> dict:
     hop_ms = hop.median / 1e3
     floor = floors(n)
 
@@ -237,5 +262,11 @@ def summarise(n: int, hop: Summary, runs: list[dict]) -> dict:
                                            ("candidate_lap_ms", float(n)),
                                            ("announcement_ms", float(n)),
                                            ("token_lap_ms", floor["lap"]))},
+        "work_floor": None if work is None else {
+            **work, "critical": max(floor["snapshot"], work["snapshot"])
+            + max(floor["election"], work["election"]),
+            "critical_vs_work_floor": ratio(
+                critical_phase["hops"], max(floor["snapshot"], work["snapshot"])
+                + max(floor["election"], work["election"]))},
         "runs": runs,
     }

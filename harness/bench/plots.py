@@ -82,7 +82,7 @@ def _elections(figure, section: dict) -> None:
 def _recovery(figure, section: dict) -> None:
     axes = figure.add_subplot()
     rows = section["rows"]
-    labels = [f"N={r['nodes']}\n{r['state_dir']}" for r in rows]
+    labels = [f"N={r['nodes']}\n{r['state_dir']}\n{r['reporting']}" for r in rows]
     bottom = [0.0] * len(rows)
     for key, colour in (("snapshot", "tab:orange"), ("lead", "tab:gray"),
                         ("election_without_lead", "tab:blue"), ("regeneration", "tab:green")):

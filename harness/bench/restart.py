@@ -35,9 +35,11 @@ def _bare_target(conn) -> None:
     conn.send_bytes(b"x")
 
 
-def bare_start_ms(start_method: str, reps: int) -> list[float]:
+def bare_start_ms(start_method: str, reps: int, calls: list[float] | None = None
+                  ) -> list[float]:
     """From ``Process.start()`` until the child, given a Connection as a node is,
-    runs a trivial target that writes one byte to it."""
+    runs a trivial target that writes one byte to it. ``calls`` collects how long
+    ``start()`` itself took (the parent's share)."""
     context = multiprocessing.get_context(start_method)
     samples = []
     for _ in range(reps):
@@ -46,6 +48,8 @@ def bare_start_ms(start_method: str, reps: int) -> list[float]:
         try:
             started = time.perf_counter_ns()
             process.start()
+            if calls is not None:
+                calls.append((time.perf_counter_ns() - started) / 1e6)
             writer.close()
             if not reader.poll(60):
                 raise BenchError(f"a bare {start_method} process did not run in 60 s")

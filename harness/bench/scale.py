@@ -14,6 +14,7 @@ is quoted as the user gets it. Memory and the pid limit are reported beside it.
 """
 from __future__ import annotations
 
+import multiprocessing
 import resource
 import time
 
@@ -24,6 +25,7 @@ from ..config import (
     DESCRIPTORS_BASE, DESCRIPTORS_PER_NODE, ConfigError, RingConfig, arrange_ids,
     ensure_descriptor_budget,
 )
+from .restart import bare_start_ms
 from .rings import BenchRing
 from .stats import Summary, ratio
 
@@ -57,6 +59,40 @@ def memory(cluster: Cluster) -> dict:
     return {"uss_mib": Summary.of(uss).as_dict(), "rss_mib": Summary.of(rss).as_dict(),
             "sampled_nodes": len(uss), "harness_uss_mib": me.uss / 2**20,
             "harness_rss_mib": me.rss / 2**20}
+
+
+def _idle(conn) -> None:
+    conn.send_bytes(b"up")
+    conn.recv_bytes()
+
+
+def bare_child(start_method: str, reps: int) -> dict:
+    """The references: a bare process start with the same start method (until it
+    runs, and the ``start()`` call alone, which is what a node's launch compares
+    with) and the memory of an idle child that did nothing but start."""
+    context = multiprocessing.get_context(start_method)
+    ours, theirs = context.Pipe(duplex=True)
+    child = context.Process(target=_idle, args=(theirs,), daemon=True)
+    try:
+        child.start()
+        theirs.close()
+        if not ours.poll(60):
+            raise RuntimeError(f"a bare {start_method} child did not start in 60 s")
+        ours.recv_bytes()
+        info = psutil.Process(child.pid).memory_full_info()
+        ours.send_bytes(b"x")
+        child.join(10)
+    finally:
+        if child.is_alive():
+            child.kill()
+            child.join()
+        child.close()
+        ours.close()
+    calls: list[float] = []
+    running = bare_start_ms(start_method, reps, calls)
+    return {"start_ms": Summary.of(running).as_dict(),
+            "start_call_ms": Summary.of(calls).as_dict(),
+            "uss_mib": info.uss / 2**20, "rss_mib": info.rss / 2**20}
 
 
 def one_size(n: int, start_method: str) -> dict:
@@ -123,11 +159,17 @@ def _read_int(path: str) -> int | None:
 
 def measure(quick: bool, start_method: str, sizes: tuple[int, ...] | None = None) -> dict:
     sizes = sizes or ((64,) if quick else (256, 1024))
+    bare = bare_child(start_method, 3 if quick else 8)
     rows = []
     for n in sizes:
         rows.append(one_size(n, start_method))
     largest = max(r["nodes"] for r in rows)
-    result = {"rows": rows, "limits": limits(largest), "start_method": start_method}
+    for row in rows:
+        row["launch_vs_bare_start"] = ratio(row["launch_ms"]["median"],
+                                            bare["start_call_ms"]["median"])
+        row["uss_vs_bare_child"] = ratio(row["memory"]["uss_mib"]["median"], bare["uss_mib"])
+    result = {"rows": rows, "limits": limits(largest), "start_method": start_method,
+              "bare_child": bare}
     top = rows[-1]
     mem = top["memory"]
     result["estimate_max_nodes_by_memory"] = int(

@@ -61,24 +61,28 @@ def recovery(section: dict) -> str:
             p = r[name]
             floor = "" if p["floor_hops"] is None else f"/{p['floor_hops']:.0f}"
             return f"{p['ms']['median']:.2f} ({p['hops']:.0f}{floor})"
-        rows.append([r["nodes"], r["state_dir"], _s(r["hop_us"]), phase("detect"),
+        rows.append([r["nodes"], r["state_dir"], r["reporting"], _s(r["hop_us"]),
+                     f"{r['detect']['ms']['median']:.1f}",
                      phase("snapshot"), phase("election"), f"{r['lead']['ms']['median']:.2f}",
                      phase("election_without_lead"), phase("regeneration"),
                      f"{r['total']['ms']['median']:.1f}",
                      f"{r['critical']['hops']:.0f}/{r['critical']['floor_hops']:.0f}",
-                     ratio_text(r["critical_vs_floor"], 1)])
-    table = tabulate(rows, headers=["N", "state dir", "hop µs", "detect ms (hops)",
+                     ratio_text(r["critical_vs_floor"], 1),
+                     "-" if r.get("work_floor") is None else
+                     f"{r['work_floor']['critical']:.0f} "
+                     f"({ratio_text(r['work_floor']['critical_vs_work_floor'], 1)})"])
+    table = tabulate(rows, headers=["N", "state dir", "events", "hop µs", "detect ms",
                                     "snapshot ms (hops/floor)", "election ms",
                                     "of it lead ms", "election - lead",
                                     "regeneration", "total ms", "critical hops/floor",
-                                    "x floor"])
+                                    "x floor", "work floor (x)"])
     events = []
     for r in section["rows"]:
         e = r["events"]
-        events.append([r["nodes"], r["state_dir"]] + [
+        events.append([r["nodes"], r["state_dir"], r["reporting"]] + [
             f"{e[k]['ms']['median']:.2f} ({e[k]['hops']:.0f}/{e[k]['floor_hops']:.0f})"
             for k in ("snapshot_ms", "candidate_lap_ms", "announcement_ms", "token_lap_ms")])
-    table2 = tabulate(events, headers=["N", "state dir", "snapshot (node clocks)",
+    table2 = tabulate(events, headers=["N", "state dir", "events", "snapshot (node clocks)",
                                        "winner's ID lap", "announcement lap",
                                        "new token's lap"])
     goal = section["goal"]
@@ -102,22 +106,31 @@ def restart(section: dict) -> str:
 
 def scale(section: dict) -> str:
     rows = [[r["nodes"], f"{r['start_ms'] / 1e3:.2f}", _s(r["launch_ms"], 2),
+             ratio_text(r.get("launch_vs_bare_start"), 1),
              f"{r['all_running_ms'] / 1e3:.2f}",
              f"{r['bootstrap_ms']:.0f} ({r['bootstrap_hops']:.0f})", r["candidates"],
-             _s(r["hop_us"]), _s(r["memory"]["uss_mib"], 2), _s(r["memory"]["rss_mib"], 2),
+             _s(r["hop_us"]), _s(r["memory"]["uss_mib"], 2),
+             ratio_text(r.get("uss_vs_bare_child"), 1), _s(r["memory"]["rss_mib"], 2),
              f"{r['harness_fds']} ({r['harness_fds_per_node']:.1f})",
              f"{r['stop_ms'] / 1e3:.2f}"]
             for r in section["rows"]]
-    table = tabulate(rows, headers=["N", "start() s", "launch ms/node", "all running s",
-                                    "bootstrap ms (hops)", "candidates", "hop µs",
-                                    "USS MiB/node", "RSS MiB/node", "harness fds (/node)",
-                                    "stop s"])
+    table = tabulate(rows, headers=["N", "start() s", "launch ms/node", "x bare start()",
+                                    "all running s", "bootstrap ms (hops)", "candidates",
+                                    "hop µs", "USS MiB/node", "x bare child",
+                                    "RSS MiB/node", "harness fds (/node)", "stop s"])
     limits = section["limits"]
-    lines = [table, "",
-             f"Largest ring run: {limits['largest_run']} nodes. Descriptor limit (nofile "
-             f"{limits['nofile_soft']}/{limits['nofile_hard']}): at most "
-             f"{limits['max_nodes_by_descriptors']} nodes; memory would allow about "
-             f"{section['estimate_max_nodes_by_memory']} (USS); pid_max {limits['pid_max']}."]
+    bare = section.get("bare_child")
+    lines = [table, ""]
+    if bare:
+        lines.append(f"References: a bare {section['start_method']} Process.start() call "
+                     f"{Summary(**bare['start_call_ms']).text(2)} ms (until the child runs "
+                     f"{Summary(**bare['start_ms']).text(2)} ms); an idle bare child "
+                     f"USS {bare['uss_mib']:.2f} MiB, RSS {bare['rss_mib']:.2f} MiB.")
+    lines.append(f"Largest ring run: {limits['largest_run']} nodes. Descriptor limit (nofile "
+                 f"{limits['nofile_soft']}/{limits['nofile_hard']}): at most "
+                 f"{limits['max_nodes_by_descriptors']} nodes; memory would allow about "
+                 f"{section['estimate_max_nodes_by_memory']} (USS); pid_max "
+                 f"{limits['pid_max']}.")
     if limits["error_beyond"]:
         lines.append(f"One node more: {limits['error_beyond']}")
     return "\n".join(lines)

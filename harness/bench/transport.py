@@ -21,13 +21,19 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import shutil
+import tempfile
 import time
 import timeit
 
 import psutil
 
-from emulator.protocol import HOLD_TIMER, NodeProtocol, Received, Send, Side, TimerFired, Token
+from emulator.protocol import (
+    HOLD_TIMER, NodeProtocol, Received, Send, Side, StartElection, TimerFired, Token,
+)
 from emulator.runtime.codec import decode, encode
+from emulator.runtime.control import NodeSpec, Shutdown
+from emulator.runtime.node_process import node_main
 
 from ..config import RingConfig
 from .rings import CPU_WINDOW_S, BenchRing
@@ -169,6 +175,46 @@ def _finish(child) -> None:
     child.close()
 
 
+def lone_node_hops(samples: int, every: int, context) -> list[float]:
+    """A ring of one: a real node process whose right link is wired into its own left.
+    It elects itself and passes the token to itself, so each hop is the node
+    runtime's whole loop (select, read, decode, protocol, timers, encode, write)
+    with no other process to wake: the runtime's own cost per hop."""
+    harness_end, node_end = context.Pipe(duplex=True)
+    left, right = context.Pipe(duplex=True)
+    state_dir = tempfile.mkdtemp(prefix="ringemu-bench-")
+    spec = NodeSpec(pos=0, node_id=1, hold_ns=0, fencing=True, announce=False,
+                    state_path=os.path.join(state_dir, "node-0.json"),
+                    token_report_every=every)
+    child = context.Process(target=node_main, args=(spec, node_end, left, right), daemon=True)
+    seen: list[tuple[int, int]] = []
+    try:
+        child.start()
+        for end in (node_end, left, right):
+            end.close()
+        harness_end.send(StartElection(1))
+        deadline = time.monotonic() + 60
+        while len(seen) <= samples:
+            if time.monotonic() > deadline or not harness_end.poll(max(
+                    0.0, deadline - time.monotonic())):
+                raise RuntimeError("a ring of one did not circulate its token")
+            t_ns, kind, fields = harness_end.recv()
+            if kind == "token_received":
+                seen.append((fields["hop"], t_ns))
+        harness_end.send(Shutdown())
+        while harness_end.poll(10):
+            try:
+                harness_end.recv()
+            except EOFError:
+                break
+        child.join(10)
+    finally:
+        _finish(child)
+        harness_end.close()
+        shutil.rmtree(state_dir, ignore_errors=True)
+    return [(t2 - t1) / (h2 - h1) / 1e3 for (h1, t1), (h2, t2) in zip(seen, seen[1:])]
+
+
 def node_work_us(iterations: int) -> dict:
     """The Python a node runs per hop, in this process, no I/O: decode the frame,
     the protocol step for the receipt and for the hold expiry, encode the pass."""
@@ -219,7 +265,8 @@ def measure(quick: bool, start_method: str) -> dict:
     else:
         round_trips, reps, laps, ring_samples, every_samples, work = 3000, 30, 400, 60, 6000, 20000
     context = multiprocessing.get_context(start_method)
-    refs: dict[str, list] = {"pipe": [], "conn": [], **{f"raw{n}": [] for n in SIZES}}
+    refs: dict[str, list] = {"pipe": [], "conn": [], "lone": [],
+                             **{f"raw{n}": [] for n in SIZES}}
     cpu: dict[str, list] = {key: [] for key in refs}
     rings: dict[str, dict] = {}
     # References before and after the rings: the machine's noise drifts.
@@ -231,6 +278,7 @@ def measure(quick: bool, start_method: str) -> dict:
                   for n in SIZES)):
             refs[key] += samples
             cpu[key].append(per_hop)
+        refs["lone"] += lone_node_hops(ring_samples // 2, 512, context)
         if block == 0:
             for n in SIZES:
                 rings[f"ring{n}"] = ring_hops(n, ring_samples, every=report_interval(n),
@@ -255,6 +303,7 @@ def measure(quick: bool, start_method: str) -> dict:
             row("Connection ping-pong", 2, None, refs["conn"], mean(cpu["conn"]))]
     for n in SIZES:
         rows.append(row("raw Connection ring", n, None, refs[f"raw{n}"], mean(cpu[f"raw{n}"])))
+    rows.append(row("ringemu node alone (ring of 1)", 1, 512, refs["lone"], None))
     goal: dict[str, float | None] = {}
     for n in SIZES:
         raw = Summary.of(refs[f"raw{n}"]).median
