@@ -25,6 +25,7 @@ from ..config import (
     DESCRIPTORS_BASE, DESCRIPTORS_PER_NODE, ConfigError, RingConfig, arrange_ids,
     ensure_descriptor_budget,
 )
+from .bare import wait_for_goodbye
 from .restart import bare_start_ms
 from .rings import BenchRing
 from .stats import Summary, ratio
@@ -61,18 +62,13 @@ def memory(cluster: Cluster) -> dict:
             "harness_rss_mib": me.rss / 2**20}
 
 
-def _idle(conn) -> None:
-    conn.send_bytes(b"up")
-    conn.recv_bytes()
-
-
 def bare_child(start_method: str, reps: int) -> dict:
     """The references: a bare process start with the same start method (until it
     runs, and the ``start()`` call alone, which is what a node's launch compares
     with) and the memory of an idle child that did nothing but start."""
     context = multiprocessing.get_context(start_method)
     ours, theirs = context.Pipe(duplex=True)
-    child = context.Process(target=_idle, args=(theirs,), daemon=True)
+    child = context.Process(target=wait_for_goodbye, args=(theirs,), daemon=True)
     try:
         child.start()
         theirs.close()
@@ -158,7 +154,7 @@ def _read_int(path: str) -> int | None:
 
 
 def measure(quick: bool, start_method: str, sizes: tuple[int, ...] | None = None) -> dict:
-    sizes = sizes or ((64,) if quick else (256, 1024))
+    sizes = sizes or ((64,) if quick else (256, 1024, 2048))
     bare = bare_child(start_method, 3 if quick else 8)
     rows = []
     for n in sizes:
