@@ -181,20 +181,25 @@ def check_correct_leader(records: list[Record]) -> list[Violation]:
         exited_at.setdefault(r["pid"], r["t_ns"])
     completes = _group_by_round(_of_kind(records, "election_complete"))
     candidates_by_round = _group_by_round(_of_kind(records, "candidate"))
+    bypassed = _of_kind(records, "bypassed")
     violations = []
     for round_, leaders in sorted(_group_by_round(_of_kind(records, "leader")).items()):
         end_ns = (completes.get(round_) or leaders)[0]["t_ns"]
         candidates = {r["pid"]: r for r in candidates_by_round.get(round_, [])}
         # Dead = its process exited by the round's end; a restarted node is a new pid.
+        # Out = bypassed (paused, spliced out) between entering and the round's end:
+        # its ID may never come home, and a smaller candidate rightly wins.
         alive = [r["id"] for pid, r in candidates.items()
-                 if exited_at.get(pid, math.inf) > end_ns]
+                 if exited_at.get(pid, math.inf) > end_ns
+                 and not any(b["pid"] == pid and r["t_ns"] <= b["t_ns"] <= end_ns
+                             for b in bypassed)]
         expected = max(alive, default=None)
         for leader in {(r["pos"], r["pid"]): r for r in leaders}.values():
             if leader["id"] != expected:
                 violations.append(Violation(
                     "correct_leader", leader["t_ns"],
                     f"round {round_} was won by {_node(leader)}, but the largest id among "
-                    f"its candidates alive at the round's end was {expected} "
+                    f"its candidates alive and on the ring at the round's end was {expected} "
                     f"(candidate ids {sorted(r['id'] for r in candidates.values())}, "
                     f"alive {sorted(alive)})."))
     return violations

@@ -74,7 +74,8 @@ INVISIBLE = frozenset((
     "candidate_forwarded", "candidate_swallowed", "candidate_dropped", "candidate_stale",
     "elected", "elected_stale", "elected_dropped", "election_stale", "election_complete"))
 
-# Protocol fields: (epoch, held ((epoch, hop), ...), right_up, round, status, leader_id)
+# Protocol fields: (epoch, held ((epoch, hop), ...), right_up, round, status, leader_id,
+#                   forwarded candidate IDs (sorted), announced)
 _NO_PROTO = ()
 
 # Actions that are the protocols' own moves (the rest are faults and the harness).
@@ -84,7 +85,10 @@ HARNESS_ACTIONS = ("elect", "repair", "bypass", "rejoin", "resume")
 
 class ForwardOwnIdElector(Elector):
     """Seeded bug: a node that gets its own ID while not a candidate (it restarted
-    since it sent it) forwards it instead of dropping it."""
+    since it sent it) forwards it instead of dropping it (and, as the original
+    article's algorithm, nobody drops a repeat either)."""
+
+    drop_repeats = False
 
     def on_candidate(self, message: Candidate):
         if message.round >= self.round and message.node_id == self.node_id:
@@ -198,6 +202,8 @@ def build_protocol(cfg: Config, node_id: int, proto: tuple) -> NodeProtocol:
     node.election.round = proto[3]
     node.election.status = proto[4]
     node.election.leader_id = proto[5] or None
+    node.election.forwarded = set(proto[6])
+    node.election.announced = proto[7]
     return node
 
 
@@ -207,11 +213,11 @@ def encode_protocol(node: NodeProtocol, keep_hops: bool) -> tuple:
         raise AssertionError("the explorer does not model snapshots")
     held = tuple((t.epoch, t.hop if keep_hops else 0) for t in token.held)
     return (token.epoch, held, token.right_up, election.round, election.status,
-            election.leader_id or 0)
+            election.leader_id or 0, tuple(sorted(election.forwarded)), election.announced)
 
 
 def fresh_protocol(epoch: int) -> tuple:
-    return (epoch, (), True, 0, Status.WAITING, 0)
+    return (epoch, (), True, 0, Status.WAITING, 0, (), False)
 
 
 # Fields the encoding covers: if a protocol class grows state, the explorer must
@@ -219,7 +225,8 @@ def fresh_protocol(epoch: int) -> tuple:
 KNOWN_ATTRIBUTES = {
     "NodeProtocol": {"node_id", "token", "snapshot", "election"},
     "TokenKeeper": {"epoch", "hold_ns", "fencing", "held", "right_up", "tokens_held_total"},
-    "Elector": {"node_id", "announce", "round", "status", "leader_id"},
+    "Elector": {"node_id", "announce", "round", "status", "leader_id", "forwarded",
+                "announced"},
 }
 
 

@@ -19,7 +19,10 @@ Rounds make the algorithm survive failure: a round that does not complete in
 time is abandoned and the harness starts ``round + 1``. A message of an older
 round is dropped; one of a newer round resets the node to waiting for it. A node
 that receives its own ID while it is not a candidate (it restarted since it
-sent it) drops it, or the message would circulate forever.
+sent it) drops it, or the message would circulate forever. For the same reason
+a node forwards each (round, ID) and each round's announcement at most once: on
+a healthy ring every message passes a node at most once, and a repeat means its
+sender left the ring (bypassed while paused), so nobody else would stop it.
 
 Cost of a round with all n nodes candidates: n(n+1)/2 candidate messages when
 IDs descend in the direction of travel, 2n-1 when they ascend, n·H_n on
@@ -44,12 +47,16 @@ class Status(str, Enum):
 class Elector:
     """One node's share of the election."""
 
+    drop_repeats = True  # the model checker turns it off to put the old bug back
+
     def __init__(self, node_id: int, announce: bool = True) -> None:
         self.node_id = node_id
         self.announce = announce
         self.round = 0
         self.status = Status.WAITING
         self.leader_id: int | None = None
+        self.forwarded: set[int] = set()  # candidate IDs forwarded in this round
+        self.announced = False            # this round's Elected forwarded already
 
     # --- inputs ------------------------------------------------------------
 
@@ -75,14 +82,17 @@ class Elector:
             if self.status is Status.CANDIDATE:
                 return self._win()
             # Our own ID from before a restart (or a duplicate ID): stop it here.
-            return [Report("candidate_dropped", fields)]
+            return [Report("candidate_dropped", {**fields, "reason": "own_id"})]
         if self.status is Status.LEADER or (
                 self.status is Status.CANDIDATE and message.node_id < self.node_id):
             # A leader swallows every other ID of its round, even a larger one: that
             # can only come from a node restarted and re-started mid-round, and letting
             # it through would make a second leader of the same round.
             return [Report("candidate_swallowed", fields)]
+        if self.drop_repeats and message.node_id in self.forwarded:
+            return [Report("candidate_dropped", {**fields, "reason": "repeat"})]
         self.become_not_leader()
+        self.forwarded.add(message.node_id)
         # Reported before it is sent, like token_passed: a send never appears to
         # happen after the next node's receipt.
         return [Report("candidate_forwarded", fields), Send(Side.RIGHT, message)]
@@ -96,12 +106,15 @@ class Elector:
         if message.leader_id == self.node_id:
             if self.status is Status.LEADER:
                 return [Report("election_complete", fields)]
-            return [Report("elected_dropped", fields)]
+            return [Report("elected_dropped", {**fields, "reason": "own_id"})]
+        if self.drop_repeats and self.announced:
+            return [Report("elected_dropped", {**fields, "reason": "repeat"})]
         if self.status is Status.LEADER:
             # Two leaders in one round: only possible with duplicate IDs.
             outputs.append(Report("leader_conflict", fields))
         self.become_not_leader()
         self.leader_id = message.leader_id
+        self.announced = True
         return outputs + [Report("elected", fields), Send(Side.RIGHT, message)]
 
     # --- transitions -------------------------------------------------------
@@ -112,6 +125,8 @@ class Elector:
             self.round = round_
             self.status = Status.WAITING
             self.leader_id = None
+            self.forwarded = set()
+            self.announced = False
 
     def become_candidate(self) -> None:
         if self.status is not Status.WAITING:

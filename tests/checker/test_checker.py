@@ -459,3 +459,20 @@ def test_a_violation_is_immutable():
     violation = Violation("hygiene", None, "x.")
     with pytest.raises(AttributeError):
         violation.detail = "y."
+
+
+def test_a_candidate_bypassed_mid_round_may_lose_to_a_smaller_one():
+    """The largest candidate was paused and bypassed during the round: a smaller
+    candidate wins, rightly, and that is not a violation."""
+    records = [
+        {"t_ns": 1, "pos": 0, "id": 9, "pid": 100, "kind": "candidate", "round": 1},
+        {"t_ns": 2, "pos": 1, "id": 5, "pid": 101, "kind": "candidate", "round": 1},
+        {"t_ns": 3, "pos": 0, "id": 9, "pid": 100, "kind": "bypassed", "left_pos": 2,
+         "right_pos": 1},
+        {"t_ns": 4, "pos": 1, "id": 5, "pid": 101, "kind": "leader", "round": 1},
+        {"t_ns": 5, "pos": 1, "id": 5, "pid": 101, "kind": "election_complete", "round": 1,
+         "leader_id": 5},
+    ]
+    assert check_correct_leader(records) == []
+    not_bypassed = [r for r in records if r["kind"] != "bypassed"]
+    assert [v.invariant for v in check_correct_leader(not_bypassed)] == ["correct_leader"]

@@ -50,3 +50,24 @@ def test_a_pass_that_the_kernel_refused_gives_the_token_back():
     assert any(type(o).__name__ == "SetTimer" for o in outputs)
     resent = [o for o in node.handle(TimerFired("hold")) if type(o).__name__ == "Send"]
     assert resent[0].message == Token(3, 10)
+
+
+def test_an_id_whose_sender_left_the_ring_passes_each_node_at_most_once():
+    """Given node 0 (the largest ID) sent its candidate ID and was then spliced out
+    (bypassed while paused), when the ID goes round the remaining nodes, then the
+    first node it reaches a second time drops it: no message circulates forever."""
+    from emulator.protocol import Candidate, Received, Side
+
+    survivors = [NodeProtocol(node_id) for node_id in (3, 5, 2)]  # ring without id 9
+    message = Candidate(1, 9)
+    hops = 0
+    kinds = []
+    for _ in range(3 * len(survivors)):
+        node = survivors[hops % len(survivors)]
+        outputs = node.handle(Received(Side.LEFT, message))
+        kinds.append([o.kind for o in outputs if hasattr(o, "kind")])
+        hops += 1
+        if not any(type(o).__name__ == "Send" for o in outputs):
+            break
+    assert hops == len(survivors) + 1
+    assert kinds[-1] == ["candidate_dropped"]
