@@ -151,6 +151,20 @@ def _infrastructure_pids() -> set[int]:
     return pids
 
 
+def play(trial: Trial, scenario: Scenario) -> None:
+    """The script of every trial: start, bootstrap, the fault, a settled lap after
+    it, a final snapshot, and the ``trial_end`` record the checker judges by."""
+    cluster, orchestrator = trial.cluster, trial.orchestrator
+    cluster.start()
+    orchestrator.recover("bootstrap")
+    scenario.run(trial)
+    trial.hops(len(cluster.active_positions()))
+    final = orchestrator.snapshot()
+    cluster.note(final.sid.initiator, "trial_end",
+                 active_positions=cluster.active_positions(),
+                 final_epoch=orchestrator.epoch)
+
+
 def run_trial(config: CampaignConfig, scenario: Scenario, trial_no: int,
               trace_path: str | None) -> TrialResult:
     seed = config.seed + trial_no
@@ -163,14 +177,7 @@ def run_trial(config: CampaignConfig, scenario: Scenario, trial_no: int,
     orchestrator = Orchestrator(cluster, history, seed=seed, candidates=config.candidates)
     trial = Trial(cluster, history, orchestrator, random.Random(seed))
     try:
-        cluster.start()
-        orchestrator.recover("bootstrap")
-        scenario.run(trial)
-        trial.hops(len(cluster.active_positions()))  # a settled lap after the last fault
-        final = orchestrator.snapshot()
-        cluster.note(final.sid.initiator, "trial_end",
-                     active_positions=cluster.active_positions(),
-                     final_epoch=orchestrator.epoch)
+        play(trial, scenario)
     except ScenarioError as stuck:
         result.error = str(stuck)
     except Exception as unexpected:  # a bug, not a fault: keep going, keep the traceback

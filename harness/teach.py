@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from tabulate import tabulate
 
 from . import checker
-from .campaign import RECOVERY_DEADLINE_MS
+from .campaign import RECOVERY_DEADLINE_MS, play
 from .cluster import Cluster
 from .config import ConfigError, RingConfig
 from .diagram import parse_window, render_svg
@@ -119,14 +119,7 @@ def record_trial(scenario: Scenario, ring: RingConfig, *, seed: int,
     outcome = RecordedTrial(scenario.name, seed, ring, history.records,
                             orchestrator.recoveries)
     try:
-        cluster.start()
-        orchestrator.recover("bootstrap")
-        scenario.run(trial)
-        trial.hops(len(cluster.active_positions()))
-        final = orchestrator.snapshot()
-        cluster.note(final.sid.initiator, "trial_end",
-                     active_positions=cluster.active_positions(),
-                     final_epoch=orchestrator.epoch)
+        play(trial, scenario)
     except ScenarioError as stuck:
         outcome.error = str(stuck)
     except (KeyboardInterrupt, Terminated) as interrupt:
