@@ -15,11 +15,15 @@ and from the nodes' own send counters, reported when they stop.
 """
 from __future__ import annotations
 
+import time
 from fractions import Fraction
 
+from emulator.protocol import StartElection
+from emulator.runtime.control import Scheduled
 from emulator.simulator import RingSimulator, arrangement
 
 from ..config import RingConfig
+from ..recovery import START_LEAD_NS, START_LEAD_PER_NODE_NS
 from .rings import BenchRing
 
 ARRANGEMENTS = ("ascending", "descending", "random")
@@ -46,22 +50,75 @@ def simulate(ids: list[int], seed: int) -> tuple[int, int]:
     return outcome.candidate_messages, outcome.elected_messages
 
 
+AMPLE_LEAD_NS = 10_000_000
+AMPLE_LEAD_PER_NODE_NS = 1_000_000
+
+
+def _record_sends(cluster) -> list[tuple[int, int]]:
+    """Wrap this cluster's ``send`` to note when each scheduled start left the harness
+    (monotonic ns) and the instant it was scheduled for."""
+    sends: list[tuple[int, int]] = []
+    send = cluster.send
+
+    def noting(pos: int, command) -> bool:
+        sent = send(pos, command)
+        if isinstance(command, Scheduled):
+            sends.append((time.monotonic_ns(), command.at_ns))
+        return sent
+
+    cluster.send = noting
+    return sends
+
+
+def _round_facts(ring: BenchRing, round_: int, sends: list[tuple[int, int]]) -> dict:
+    """The round's message count (from the events, as ``Recovery`` counts them), how
+    many nodes really became candidates, and whether any start command left the
+    harness after the instant it was scheduled for."""
+    records = [r for r in ring.history.records if r.get("round") == round_]
+    at_ns = sends[0][1] if sends else None
+    decided = [r["t_ns"] for r in records if r["kind"] == "election_round"]
+    return {"messages": ring.orchestrator._election_messages(round_),
+            "candidates_started": sum(r["kind"] == "candidate" for r in records),
+            "lead_ms": (at_ns - decided[0]) / 1e6 if decided and at_ns else None,
+            "sends_late": sum(sent > at for sent, at in sends),
+            "last_send_after_start_ms": None if not sends
+            else (max(sent for sent, _ in sends) - at_ns) / 1e6}
+
+
+def ample_round(ring: BenchRing, round_: int) -> None:
+    """Start every node as a candidate of ``round_`` at one instant far enough ahead
+    that every command has surely arrived (the harness's own lead, made ample)."""
+    n = ring.nodes
+    at_ns = time.monotonic_ns() + AMPLE_LEAD_NS + AMPLE_LEAD_PER_NODE_NS * n
+    since = ring.mark()
+    for pos in range(n):
+        ring.cluster.send(pos, Scheduled(at_ns, StartElection(round_)))
+    ring.wait_for(lambda r: r["kind"] == "election_complete" and r["round"] == round_,
+                  since=since, what=f"round {round_} complete")
+
+
 def real_ring(ids: list[int], start_method: str, seed: int) -> dict:
+    """Two rounds on one real ring, every node a candidate: the pipeline's bootstrap
+    (its own start lead) and then a round started by the bench with an ample lead."""
     n = len(ids)
     config = RingConfig(ids=tuple(ids), hold_ns=0, start_method=start_method,
                         token_report_every=n)
     with BenchRing(config, candidates=n, seed=seed) as ring:
+        sends = _record_sends(ring.cluster)
         recovery = ring.bootstrap()
-        candidates = len([r for r in ring.history.of_kind("candidate")
-                          if r["round"] == recovery.rounds[-1]])
+        pipeline = _round_facts(ring, recovery.rounds[-1], list(sends))
+        first_sends = len(sends)
+        second = recovery.rounds[-1] + 1
+        ample_round(ring, second)
+        ample = _round_facts(ring, second, sends[first_sends:])
     # After the stop: every node reported its counters (node_stats) on the way out.
     counters = {"Candidate": 0, "Elected": 0}
     for record in ring.history.of_kind("node_stats"):
         for kind in counters:
             counters[kind] += record["sent"].get(kind, 0)
-    return {"events": recovery.election_messages, "candidates_started": candidates,
-            "counted_candidate": counters["Candidate"], "counted_elected": counters["Elected"],
-            "leader_id": recovery.leader_id, "rounds": len(recovery.rounds)}
+    return {"pipeline": pipeline, "ample": ample, "leader_id": recovery.leader_id,
+            "rounds": len(recovery.rounds),
+            "counters_both_rounds": counters["Candidate"] + counters["Elected"]}
 
 
 def measure(quick: bool, start_method: str) -> dict:
@@ -83,16 +140,25 @@ def measure(quick: bool, start_method: str) -> dict:
                        "closed_form_total": formula + n,
                        "sim_candidate": sim_candidate, "sim_total": sim_candidate + sim_elected,
                        "sim_matches_closed_form": (sim_candidate == formula) if exact else None,
-                       "real_total": None, "real_matches_sim": None}
+                       "real_total": None, "real_matches_sim": None, "ample_total": None,
+                       "ample_matches_sim": None}
                 if n in real_sizes:
                     real = real_ring(ids, start_method, seed)
-                    row.update({"real_total": real["events"],
-                                "real_counters_total": real["counted_candidate"]
-                                + real["counted_elected"],
-                                "real_candidates_started": real["candidates_started"],
-                                "real_matches_sim": real["events"] == sim_candidate + sim_elected
-                                and real["counted_candidate"] + real["counted_elected"]
-                                == sim_candidate + sim_elected})
+                    expected = sim_candidate + sim_elected
+                    pipeline, ample = real["pipeline"], real["ample"]
+                    row.update({
+                        "real_total": pipeline["messages"],
+                        "real_candidates_started": pipeline["candidates_started"],
+                        "real_lead_ms": pipeline["lead_ms"],
+                        "real_sends_late": pipeline["sends_late"],
+                        "real_last_send_after_start_ms": pipeline["last_send_after_start_ms"],
+                        "real_matches_sim": pipeline["messages"] == expected,
+                        "ample_total": ample["messages"],
+                        "ample_candidates_started": ample["candidates_started"],
+                        "ample_matches_sim": ample["messages"] == expected,
+                        "real_counters_total": real["counters_both_rounds"],
+                        "counters_match_events": real["counters_both_rounds"]
+                        == pipeline["messages"] + ample["messages"]})
                 rows.append(row)
             if kind == "random":
                 # The closed form is an average: compare it with many arrangements.
@@ -106,12 +172,20 @@ def measure(quick: bool, start_method: str) -> dict:
                              "sim_arrangements": len(many),
                              "sim_over_closed_form": sum(many) / len(many) / formula,
                              "sim_matches_closed_form": None, "real_total": None,
-                             "real_matches_sim": None})
+                             "real_matches_sim": None, "ample_total": None,
+                             "ample_matches_sim": None})
     exact_rows = [r for r in rows if r["sim_matches_closed_form"] is not None]
     real_rows = [r for r in rows if r["real_matches_sim"] is not None]
     return {"rows": rows,
             "sim_exact_matches": sum(r["sim_matches_closed_form"] for r in exact_rows),
             "sim_exact_rows": len(exact_rows),
             "real_matches": sum(r["real_matches_sim"] for r in real_rows),
+            "ample_matches": sum(r["ample_matches_sim"] for r in real_rows),
             "real_rows": len(real_rows),
-            "differences": [r for r in real_rows if not r["real_matches_sim"]]}
+            "ample_lead": {"ns": AMPLE_LEAD_NS, "per_node_ns": AMPLE_LEAD_PER_NODE_NS},
+            "pipeline_lead": {"ns": START_LEAD_NS, "per_node_ns": START_LEAD_PER_NODE_NS},
+            "differences": [{k: r[k] for k in (
+                "nodes", "arrangement", "seed", "sim_total", "real_total",
+                "real_candidates_started", "real_sends_late",
+                "real_last_send_after_start_ms", "ample_total")}
+                for r in real_rows if not r["real_matches_sim"]]}

@@ -34,24 +34,39 @@ def transport(section: dict) -> str:
 
 
 def elections(section: dict) -> str:
+    yes = {True: "yes", False: "NO", None: "-"}
     rows = []
     for r in section["rows"]:
-        exact = "=" if r["closed_form_exact"] else "~"
+        formula = (f"{r['closed_form_total']:.0f}" if r["closed_form_exact"]
+                   else f"~{r['closed_form_total']:.1f}")
+        sim = f"{r['sim_total']:.1f}" if isinstance(r["sim_total"], float) else r["sim_total"]
+        real = "-"
+        if r["real_total"] is not None:
+            real = f"{r['real_total']}"
+            if r["real_candidates_started"] != r["nodes"]:
+                real += f" ({r['real_candidates_started']}/{r['nodes']} started)"
         rows.append([r["nodes"], r["arrangement"], "-" if r["seed"] is None else r["seed"],
-                     f"{exact}{r['closed_form_total']:.1f}" if not r["closed_form_exact"]
-                     else f"{r['closed_form_total']:.0f}",
-                     f"{r['sim_total']:.1f}" if isinstance(r["sim_total"], float)
-                     else r["sim_total"],
-                     "-" if r["real_total"] is None else r["real_total"],
-                     {True: "yes", False: "NO", None: "-"}[r["sim_matches_closed_form"]],
-                     {True: "yes", False: "NO", None: "-"}[r["real_matches_sim"]]])
+                     formula, sim, real, "-" if r["ample_total"] is None else r["ample_total"],
+                     yes[r["sim_matches_closed_form"]], yes[r["real_matches_sim"]],
+                     yes[r["ample_matches_sim"]]])
     table = tabulate(rows, headers=["N", "arrangement", "seed", "closed form + n",
-                                    "simulator", "real ring", "sim = formula",
-                                    "real = sim"])
-    return (f"{table}\n\nSimulator equals the exact closed forms in "
-            f"{section['sim_exact_matches']}/{section['sim_exact_rows']} cases; the real "
-            f"ring equals the simulator in {section['real_matches']}/{section['real_rows']}"
-            + (" (differences: see JSON)." if section["differences"] else "."))
+                                    "simulator", "real: pipeline", "real: ample lead",
+                                    "sim = formula", "pipeline = sim", "ample = sim"])
+    pipeline, ample = section["pipeline_lead"], section["ample_lead"]
+    lines = [table, "",
+             f"Simulator = exact closed form: {section['sim_exact_matches']}/"
+             f"{section['sim_exact_rows']}. Real ring = simulator: with the pipeline's start "
+             f"lead ({pipeline['ns'] / 1e6:g} ms + {pipeline['per_node_ns'] / 1e3:g} µs·N) "
+             f"{section['real_matches']}/{section['real_rows']}; with an ample lead "
+             f"({ample['ns'] / 1e6:g} ms + {ample['per_node_ns'] / 1e3:g} µs·N) "
+             f"{section['ample_matches']}/{section['real_rows']}."]
+    for d in section["differences"][:6]:
+        lines.append(f"  N={d['nodes']} {d['arrangement']}"
+                     + (f" seed {d['seed']}" if d["seed"] is not None else "")
+                     + f": {d['real_candidates_started']}/{d['nodes']} became candidates; "
+                     f"{d['real_sends_late']} start command(s) left the harness after the "
+                     f"start instant (the last {d['real_last_send_after_start_ms']:+.1f} ms)")
+    return "\n".join(lines)
 
 
 def recovery(section: dict) -> str:
