@@ -131,7 +131,15 @@ def measure(quick: bool, start_method: str) -> dict:
             victim = ring.bootstrap().leader_pos
             for _ in range(reps):
                 hop_ns = Summary.of(ring.hop_us(20)).median * 1e3
-                runs.append(one_restart(ring, victim=victim, hop_ns=hop_ns))
+                mark = ring.mark()
+                try:
+                    runs.append(one_restart(ring, victim=victim, hop_ns=hop_ns))
+                except BenchError as stuck:
+                    tail = [(r["kind"], r["pos"], r.get("side"), r.get("pid"))
+                            for r in ring.history.records[mark:]
+                            if r["kind"] not in ("token_received", "token_passed")][-25:]
+                    raise BenchError(f"{stuck} ({method}, restart {len(runs) + 1}); events "
+                                     f"since the kill: {tail}") from None
                 if len(runs) % 2:  # alternate: the reference sees the ring's noise
                     bare += bare_start_ms(method, 1)
         bare_s = Summary.of(bare)
