@@ -72,7 +72,7 @@ def _record_sends(cluster) -> list[tuple[int, int]]:
 
 
 def _round_facts(ring: BenchRing, round_: int, sends: list[tuple[int, int]]) -> dict:
-    """The round's message count (from the events, as ``Recovery`` counts them), how
+    """The round's message count (from the events, counted as ``Recovery`` does), how
     many nodes really became candidates, and whether any start command left the
     harness after the instant it was scheduled for."""
     records = [r for r in ring.history.records if r.get("round") == round_]
@@ -109,13 +109,17 @@ def real_ring(ids: list[int], start_method: str, seed: int) -> dict:
     with BenchRing(config, candidates=n, seed=seed) as ring:
         sends = _record_sends(ring.cluster)
         recovery = ring.bootstrap()
-        pipeline = _round_facts(ring, recovery.rounds[-1], list(sends))
         first_sends = len(sends)
         second = recovery.rounds[-1] + 1
         window = (max(t for t, _ in sends) - min(t for t, _ in sends)) if sends else 0
         ample_round(ring, second, window)
-        ample = _round_facts(ring, second, sends[first_sends:])
-    # After the stop: every node reported its counters (node_stats) on the way out.
+    # Counted after the stop, when every node's pipe has been read to the end: when the
+    # leader's completion arrives, other nodes' last forwarding events may still be
+    # unread (``Recovery.election_messages`` is taken then, and can come out short).
+    pipeline = _round_facts(ring, recovery.rounds[-1], sends[:first_sends])
+    pipeline["recovery_reported"] = recovery.election_messages
+    ample = _round_facts(ring, second, sends[first_sends:])
+    # Every node also reported its own send counters (node_stats) on the way out.
     counters = {"Candidate": 0, "Elected": 0}
     for record in ring.history.of_kind("node_stats"):
         for kind in counters:
@@ -157,6 +161,7 @@ def measure(quick: bool, start_method: str) -> dict:
                         "real_sends_late": pipeline["sends_late"],
                         "real_last_send_after_start_ms": pipeline["last_send_after_start_ms"],
                         "real_matches_sim": pipeline["messages"] == expected,
+                        "real_recovery_reported": pipeline["recovery_reported"],
                         "ample_total": ample["messages"],
                         "ample_candidates_started": ample["candidates_started"],
                         "ample_sends_late": ample["sends_late"],

@@ -61,6 +61,12 @@ def elections(section: dict) -> str:
              f"({ample['ns'] / 1e6:g} ms + {ample['per_node_ns'] / 1e3:g} µs·N, and at least 3x "
              f"the pipeline round's send window) "
              f"{section['ample_matches']}/{section['real_rows']}."]
+    short = [r for r in section["rows"] if r.get("real_recovery_reported") is not None
+             and r["real_recovery_reported"] != r["real_total"]]
+    if short:
+        lines.append(f"Recovery.election_messages, taken when the leader's completion "
+                     f"arrives, missed late forwarding events in {len(short)} round(s) "
+                     f"(the counts above are taken after the ring stopped).")
     for d in section["differences"]:
         where = f"  N={d['nodes']} {d['arrangement']}" + (
             f" seed {d['seed']}" if d["seed"] is not None else "")
