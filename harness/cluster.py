@@ -45,6 +45,8 @@ from .interrupts import deferred_interrupts
 
 Record = dict
 _GONE = (EOFError, ConnectionResetError, BrokenPipeError)
+READY_TIMEOUT_S = 30.0
+READY_PER_NODE_S = 0.2
 
 
 class ClusterError(RuntimeError):
@@ -63,6 +65,7 @@ class NodeHandle:
     bypassed: bool = False
     exitcodes: list[int] = field(default_factory=list)
     pid: int | None = None  # kept here: a closed Process object no longer tells it
+    ready: bool = False     # this incarnation reported node_started: it reads its links
     pidfd: int | None = None  # Linux: a descriptor naming this very process
 
     @property
@@ -100,7 +103,8 @@ class Cluster:
         self.stop()
 
     def start(self) -> None:
-        """Start every node, wired into a ring. On any failure, leave nothing behind."""
+        """Start every node, wired into a ring, and return once every node runs its
+        loop. On any failure, leave nothing behind."""
         n = len(self.nodes)
         ensure_descriptor_budget(n)
         try:
@@ -109,9 +113,20 @@ class Cluster:
             # links[p] joins p's right end (links[p][0]) to p+1's left end (links[p][1]).
             for pos in range(n):
                 self._launch(pos, left=links[pos - 1][1], right=links[pos][0])
+            self._await_ready(range(n))
         except BaseException:
             self.stop()
             raise
+
+    def _await_ready(self, positions) -> None:
+        # Under spawn or forkserver a child imports for a good while before it reads
+        # anything; a snapshot sent then would time out and the node look mute.
+        positions = list(positions)
+        timeout_s = max(READY_TIMEOUT_S, READY_PER_NODE_S * len(positions))
+        if not self.wait_until(lambda: all(self.nodes[p].ready or not self.nodes[p].running
+                                           for p in positions), timeout_s):
+            late = [p for p in positions if not self.nodes[p].ready]
+            raise ClusterError(f"nodes {late} did not start within {timeout_s:.0f} s")
 
     def stop(self, grace_s: float = 2.0) -> None:
         """Ask every node to exit, kill the ones that will not, reap all of them.
@@ -155,6 +170,8 @@ class Cluster:
                 except _GONE:
                     self._reap(node)
                     break
+                if kind == "node_started":
+                    node.ready = True
                 self._record(node, kind, fields, t_ns)
                 count += 1
                 if not conn.poll(0):
@@ -261,6 +278,7 @@ class Cluster:
         right_end = self._link_to(self._neighbour(pos, +1), Side.LEFT)
         self._launch(pos, left=left_end, right=right_end)
         self._record(node, "restarted", {"incarnation": node.incarnation})
+        self._await_ready([pos])
 
     def bypass(self, pos: int) -> None:
         """Splice the neighbours of ``pos`` together; ``pos`` stays as it is, outside."""
@@ -376,6 +394,7 @@ class Cluster:
         node.pidfd = _open_pidfd(process.pid)
         node.incarnation += 1
         node.suspended = False
+        node.ready = False
         self.selector.register(harness_end, selectors.EVENT_READ, node)
 
     def _reap(self, node: NodeHandle) -> None:
