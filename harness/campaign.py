@@ -133,8 +133,11 @@ def replay_command(config: CampaignConfig, scenario: str, seed: int) -> str:
 
 
 def _ensure_start_method_helpers(method: str) -> None:
-    # The forkserver keeps a few descriptors for the whole session: start it before
-    # the first trial counts descriptors, or it looks like that trial's leak.
+    # The fork server and the resource tracker keep descriptors for the whole
+    # session: start them before the first trial counts, or they look like its leak.
+    if method in ("spawn", "forkserver"):
+        from multiprocessing import resource_tracker  # spawn's first child starts it
+        resource_tracker.ensure_running()
     if method == "forkserver":
         from multiprocessing import forkserver
         forkserver.ensure_running()
