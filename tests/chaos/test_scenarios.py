@@ -104,3 +104,16 @@ def test_the_cli_campaign_exits_0_when_every_invariant_held(tmp_path):
     assert completed.returncode == 0, completed.stdout + completed.stderr
     assert "median recover ms" in completed.stdout
     assert completed.stdout.count(" ok") >= 2
+
+
+@pytest.mark.parametrize("start_method", ["forkserver", "spawn"])
+def test_kill_holder_recovers_under_every_start_method(tmp_path, start_method):
+    """Children that take a second to import are waited for, not taken for mute."""
+    config = CampaignConfig(scenarios=[SCENARIOS["kill-holder"]],
+                            ring=RingConfig(ids=IDS, start_method=start_method),
+                            trials=1, seed=2, runs_dir=str(tmp_path))
+    from harness.campaign import _ensure_start_method_helpers
+    _ensure_start_method_helpers(start_method)
+    result = run_trial(config, SCENARIOS["kill-holder"], 0, None)
+    assert result.ok, result.violations
+    assert result.snapshot_tokens == 0
