@@ -265,8 +265,8 @@ class Orchestrator:
                                       self._phase_timeout_s())
         elected_ns = time.monotonic_ns()
         recovery.election_ms += (elected_ns - started) / 1e6
-        recovery.election_messages += self._election_messages(round_)
         if not won:
+            recovery.election_messages += self._election_messages(round_)
             self.cluster.note(chosen[0], "round_abandoned", round=round_,
                               reason="no leader in time" if round_ not in self._leaders
                               else "announcement did not come home")
@@ -279,6 +279,9 @@ class Orchestrator:
         lapped = self.cluster.wait_until(lambda: round_ in self._laps,
                                          self._phase_timeout_s())
         recovery.regenerate_ms = (time.monotonic_ns() - elected_ns) / 1e6
+        # Counted only now: when the leader's completion arrived, other nodes' reports
+        # of their forwards could still be unread in their control pipes.
+        recovery.election_messages += self._election_messages(round_)
         return lapped
 
     def _choose_candidates(self, live: list[int]) -> list[int]:
