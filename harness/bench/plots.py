@@ -21,7 +21,7 @@ def write_plots(document: dict, directory: str) -> list[str]:
                        ("campaign", _campaign)):
         if name not in sections:
             continue
-        figure = pyplot.figure(figsize=(9, 5.5))
+        figure = pyplot.figure(figsize=(10, 7 if name == "transport" else 5.5))
         try:
             draw(figure, sections[name])
             figure.tight_layout()
@@ -40,7 +40,8 @@ def _errors(summary: dict) -> tuple[float, float]:
 def _transport(figure, section: dict) -> None:
     axes = figure.add_subplot()
     rows = section["rows"]
-    labels = [f"{r['what']}" + (f" (N={r['nodes']})" if r["nodes"] > 2 else "") for r in rows]
+    labels = [f"{r['what']}" + (f" (N={r['nodes']})" if r["nodes"] > 2 else "")
+              + (f", {r['placement']}" if "placement" in r else "") for r in rows]
     medians = [r["hop_us"]["median"] for r in rows]
     low, high = zip(*(_errors(r["hop_us"]) for r in rows))
     axes.barh(range(len(rows)), medians, xerr=[low, high], color="tab:blue", alpha=0.8)

@@ -133,7 +133,17 @@ class BenchRing:
                            for (h1, t1), (h2, t2) in zip(seen, seen[1:]) if h2 > h1],
                 "node_cpu_us_per_hop": nodes_cpu / hops * 1e6 if long_enough else None,
                 "harness_cpu_us_per_hop": harness_cpu / hops * 1e6 if long_enough else None,
-                "hops": hops}
+                "hops": hops, "seconds": (seen[-1][1] - seen[0][1]) / 1e9,
+                "node_cpu_s": nodes_cpu, "harness_cpu_s": harness_cpu}
+
+    def pause(self) -> None:
+        """SIGSTOP every node: the token stands still and costs nothing."""
+        for node in self.cluster.nodes:
+            self.cluster.suspend(node.pos)
+
+    def unpause(self) -> None:
+        for node in self.cluster.nodes:
+            self.cluster.resume(node.pos)
 
     def hop_us(self, samples: int, *, timeout_s: float = DEADLINE_S) -> list[float]:
         """``samples`` hop latencies in µs, each the mean over the hops between two

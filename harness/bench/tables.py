@@ -17,11 +17,13 @@ def _f(value: float | None, digits: int = 1) -> str:
 
 
 def transport(section: dict) -> str:
-    rows = [[r["what"], r["nodes"], r["report_every"] or "-", _s(r["hop_us"]),
+    rows = [[r.get("placement", "-"), r["what"], r["nodes"], r["report_every"] or "-",
+             _s(r["hop_us"]),
              _f(r["cpu_us_per_hop"]), _f(r["harness_cpu_us_per_hop"]),
              ratio_text(r["vs_connection"]), ratio_text(r.get("vs_raw_ring"))]
             for r in section["rows"]]
-    table = tabulate(rows, headers=["transport", "N", "report every", "hop µs [IQR]",
+    table = tabulate(rows, headers=["placement", "transport", "N", "report every",
+                                    "hop µs [IQR]",
                                     "CPU µs/hop", "harness CPU µs/hop", "x Connection",
                                     "x raw ring"])
     work = section["node_work"]

@@ -11,6 +11,14 @@ The ringemu ring runs with ``token_report_every = K`` (a multiple of N near
 monotonic clock, so consecutive reports give the mean hop over K hops with the
 control pipe and the harness out of the way. The default ring (every event
 reported, which the chaos checker needs) is measured too, as its own row.
+All four rings stay up for the whole section, SIGSTOPped except during their
+own windows, and the section runs in blocks (every reference, then every ring),
+so references and rings see the same noise.
+
+Everything is measured twice: with the processes where the scheduler puts them,
+and all pinned to one CPU. On a virtual machine an idle CPU halts, and waking a
+process on it costs far more than a switch on a busy CPU: the spread between
+the two placements is the machine, not ringemu.
 
 Alongside each latency: the CPU the hop costs (user + system of every process
 taking part, per hop), and, measured in this process without any I/O, the
@@ -25,6 +33,7 @@ import shutil
 import tempfile
 import time
 import timeit
+from contextlib import ExitStack
 
 import psutil
 
@@ -248,43 +257,87 @@ def report_interval(nodes: int, about: int = 512) -> int:
     return nodes * max(1, round(about / nodes))
 
 
-def ring_hops(nodes: int, samples: int, *, every: int, start_method: str) -> dict:
-    """Hop latencies of a real ring (hold 0, IDs ascending, all candidates), with
-    what the hops cost in CPU."""
+def start_ring(stack: ExitStack, nodes: int, every: int, start_method: str) -> BenchRing:
+    """A real ring (hold 0, IDs ascending, all candidates), bootstrapped, warmed up
+    and paused (SIGSTOP) until it is measured."""
     config = RingConfig(ids=tuple(range(1, nodes + 1)), hold_ns=0,
                         start_method=start_method, token_report_every=every)
-    with BenchRing(config, candidates=nodes) as ring:
-        ring.bootstrap()
-        ring.hop_us(min(samples, 20))  # warm up: every node has run its loop a while
-        return ring.hop_window(samples)
+    ring = stack.enter_context(BenchRing(config, candidates=nodes))
+    ring.bootstrap()
+    ring.hop_us(4 if every > 1 else 200)  # every node has run its loop a while
+    ring.pause()
+    return ring
 
 
 def measure(quick: bool, start_method: str) -> dict:
+    """Everything twice: with the processes where the scheduler puts them (both
+    CPUs), and with all of them pinned to one CPU (no wake-up crosses CPUs)."""
+    placements = [("2 CPUs", None)]
+    cpus = sorted(os.sched_getaffinity(0))
+    if len(cpus) > 1:
+        placements.append(("1 CPU", {cpus[0]}))
+    rows: list[dict] = []
+    goal: dict[str, float | None] = {}
+    hop_medians: dict[str, float] = {}
+    blocks = 0
+    for label, pinned in placements:
+        saved = os.sched_getaffinity(0)
+        if pinned is not None:
+            os.sched_setaffinity(0, pinned)  # every child started from here inherits it
+        try:
+            part = measure_placement(quick, start_method)
+        finally:
+            os.sched_setaffinity(0, saved)
+        suffix = "" if pinned is None else " pinned"
+        for row in part["rows"]:
+            row["placement"] = label
+        rows += part["rows"]
+        for n, value in part["goal"].items():
+            goal[f"{n}{suffix}"] = value
+        for n, value in part["hop_us"].items():
+            hop_medians[f"{n}{suffix}"] = value
+        blocks = part["blocks"]
+    return {"rows": rows, "node_work": node_work_us(2000 if quick else 20000),
+            "blocks": blocks, "hop_us": hop_medians, "placements": [p for p, _ in placements],
+            "goal": {"target": GOAL_RATIO, "ratio_vs_connection": goal,
+                     "met": all(r is not None and r <= GOAL_RATIO for r in goal.values())},
+            "start_method": start_method}
+
+
+def measure_placement(quick: bool, start_method: str) -> dict:
+    """Blocks, each measuring every reference and then every ring (resumed for its
+    window, paused again): each ratio compares numbers taken seconds apart."""
     if quick:
-        round_trips, reps, laps, ring_samples, every_samples, work = 200, 8, 20, 12, 300, 2000
+        blocks, round_trips, reps, laps, ring_samples, every_hops = 2, 200, 4, 20, 6, 150
     else:
-        round_trips, reps, laps, ring_samples, every_samples, work = 3000, 30, 400, 60, 6000, 20000
+        blocks, round_trips, reps, laps, ring_samples, every_hops = 4, 3000, 5, 400, 10, 1500
     context = multiprocessing.get_context(start_method)
     refs: dict[str, list] = {"pipe": [], "conn": [], "lone": [],
                              **{f"raw{n}": [] for n in SIZES}}
     cpu: dict[str, list] = {key: [] for key in refs}
-    rings: dict[str, dict] = {}
-    # References before and after the rings: the machine's noise drifts.
-    for block in range(2):
-        for key, (samples, per_hop) in (
-                ("pipe", pipe_hops(round_trips, reps // 2, context)),
-                ("conn", connection_hops(round_trips, reps // 2, context)),
-                *((f"raw{n}", raw_ring_hops(n, max(1, laps * 8 // n), reps // 2, context))
-                  for n in SIZES)):
-            refs[key] += samples
-            cpu[key].append(per_hop)
-        refs["lone"] += lone_node_hops(ring_samples // 2, 512, context)
-        if block == 0:
-            for n in SIZES:
-                rings[f"ring{n}"] = ring_hops(n, ring_samples, every=report_interval(n),
-                                              start_method=start_method)
-                rings[f"every{n}"] = ring_hops(n, every_samples, every=1,
-                                               start_method=start_method)
+    windows: dict[str, list[dict]] = {f"{kind}{n}": [] for kind in ("ring", "every")
+                                      for n in SIZES}
+    with ExitStack() as stack:
+        rings = {}
+        for n in SIZES:
+            rings[f"ring{n}"] = start_ring(stack, n, report_interval(n), start_method)
+            rings[f"every{n}"] = start_ring(stack, n, 1, start_method)
+        for _ in range(blocks):
+            for key, (samples, per_hop) in (
+                    ("pipe", pipe_hops(round_trips, reps, context)),
+                    ("conn", connection_hops(round_trips, reps, context)),
+                    *((f"raw{n}", raw_ring_hops(n, max(1, laps * 8 // n), reps, context))
+                      for n in SIZES)):
+                refs[key] += samples
+                cpu[key].append(per_hop)
+            refs["lone"] += lone_node_hops(ring_samples, 512, context)
+            for key, ring in rings.items():
+                ring.unpause()
+                try:
+                    windows[key].append(ring.hop_window(
+                        ring_samples if key.startswith("ring") else every_hops))
+                finally:
+                    ring.pause()
     conn = Summary.of(refs["conn"])
 
     def row(what: str, nodes: int, every, hops: list[float], node_cpu: float | None,
@@ -299,23 +352,28 @@ def measure(quick: bool, start_method: str) -> dict:
         known = [v for v in values if v is not None]
         return sum(known) / len(known) if known else None
 
+    def per_hop(parts: list[dict], key: str) -> float | None:
+        hops, seconds = sum(w["hops"] for w in parts), sum(w["seconds"] for w in parts)
+        if seconds < CPU_WINDOW_S or not hops:
+            return None
+        return sum(w[key] for w in parts) / hops * 1e6
+
     rows = [row("os.pipe ping-pong", 2, None, refs["pipe"], mean(cpu["pipe"])),
             row("Connection ping-pong", 2, None, refs["conn"], mean(cpu["conn"]))]
     for n in SIZES:
         rows.append(row("raw Connection ring", n, None, refs[f"raw{n}"], mean(cpu[f"raw{n}"])))
     rows.append(row("ringemu node alone (ring of 1)", 1, 512, refs["lone"], None))
     goal: dict[str, float | None] = {}
+    hop_medians = {}
     for n in SIZES:
         raw = Summary.of(refs[f"raw{n}"]).median
         for key, what in ((f"ring{n}", "ringemu ring"),
                           (f"every{n}", "ringemu ring, every event")):
-            window = rings[key]
+            parts = windows[key]
             rows.append(row(what, n, report_interval(n) if key.startswith("ring") else 1,
-                            window["hop_us"], window["node_cpu_us_per_hop"],
-                            window["harness_cpu_us_per_hop"], raw))
+                            [hop for w in parts for hop in w["hop_us"]],
+                            per_hop(parts, "node_cpu_s"), per_hop(parts, "harness_cpu_s"),
+                            raw))
         goal[str(n)] = rows[-2]["vs_connection"]
-    return {"rows": rows, "node_work": node_work_us(work),
-            "hop_us": {str(n): Summary.of(rings[f"ring{n}"]["hop_us"]).median for n in SIZES},
-            "goal": {"target": GOAL_RATIO, "ratio_vs_connection": goal,
-                     "met": all(r is not None and r <= GOAL_RATIO for r in goal.values())},
-            "start_method": start_method}
+        hop_medians[str(n)] = rows[-2]["hop_us"]["median"]
+    return {"rows": rows, "blocks": blocks, "hop_us": hop_medians, "goal": goal}

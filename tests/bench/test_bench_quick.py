@@ -48,7 +48,9 @@ def test_transport_has_the_ring_and_both_references_measured_in_the_same_run(qui
     for row in section["rows"]:
         _summary_sane(row["hop_us"])
         assert row["vs_connection"] > 0
-    assert set(section["goal"]["ratio_vs_connection"]) == {"8", "64"}
+    assert {"8", "64"} <= set(section["goal"]["ratio_vs_connection"])
+    assert section["placements"][0] == "2 CPUs"
+    assert {r["placement"] for r in section["rows"]} == set(section["placements"])
     assert all(v > 0 for v in section["node_work"].values())
 
 
