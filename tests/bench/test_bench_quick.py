@@ -62,10 +62,14 @@ def test_elections_match_the_closed_forms_and_the_real_ring_matches_the_simulato
         if row["arrangement"] in ("ascending", "descending"):
             assert row["sim_total"] == row["closed_form_total"]
         if row["real_total"] is not None:
-            # Small rings: the pipeline's own start lead is enough for every candidate.
-            assert row["real_total"] == row["sim_total"] == row["ample_total"]
-            assert row["real_candidates_started"] == row["ample_candidates_started"] \
-                == row["nodes"]
+            # With every candidate started before any message reaches it (an ample
+            # lead), the real ring pays exactly what the simulator pays.
+            assert row["ample_total"] == row["sim_total"]
+            assert row["ample_candidates_started"] == row["nodes"]
+            # The pipeline's own lead can be too short on a busy machine; then, and only
+            # then, some node did not become a candidate and the count differs.
+            assert (row["real_total"] == row["sim_total"]
+                    or row["real_candidates_started"] < row["nodes"])
             # The nodes' own send counters agree with the events, over both rounds.
             assert row["real_counters_total"] == row["real_total"] + row["ample_total"]
     arrangements = {r["arrangement"] for r in section["rows"]}
