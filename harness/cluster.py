@@ -46,6 +46,7 @@ from .interrupts import deferred_interrupts
 Record = dict
 _GONE = (EOFError, ConnectionResetError, BrokenPipeError)
 READY_TIMEOUT_S = 30.0
+POLL_PASSES = 64
 READY_PER_NODE_S = 0.2
 
 
@@ -159,23 +160,31 @@ class Cluster:
     # --- events -----------------------------------------------------------------
 
     def poll(self, timeout: float) -> int:
-        """Read whatever nodes reported within ``timeout`` seconds; return how many."""
+        """Read whatever nodes reported within ``timeout`` seconds; return how many.
+
+        One message per ready connection per pass, then another pass without
+        waiting (the selector is level-triggered), a bounded number of times:
+        ``Connection.poll(0)`` per message would build a selector each time."""
         count = 0
-        for key, _ in self.selector.select(timeout):
-            node: NodeHandle = key.data
-            conn = key.fileobj
-            while node.control is conn:
+        ready = self.selector.select(timeout)
+        for _pass in range(POLL_PASSES):
+            if not ready:
+                break
+            for key, _ in ready:
+                node: NodeHandle = key.data
+                conn = key.fileobj
+                if node.control is not conn:
+                    continue  # reaped earlier in this pass
                 try:
                     t_ns, kind, fields = conn.recv()
                 except _GONE:
                     self._reap(node)
-                    break
+                    continue
                 if kind == "node_started":
                     node.ready = True
                 self._record(node, kind, fields, t_ns)
                 count += 1
-                if not conn.poll(0):
-                    break
+            ready = self.selector.select(0)
         return count
 
     def wait_until(self, done: Callable[[], bool], timeout_s: float) -> bool:
