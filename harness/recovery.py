@@ -38,7 +38,7 @@ DETECTION_LAPS = 4.0
 # OTP-style restart intensity: more than MAX_RESTARTS deaths of one node within
 # RESTART_WINDOW_S and the supervisor gives up on it: bypassed, reported, left dead.
 START_LEAD_NS = 2_000_000
-START_LEAD_PER_NODE_NS = 50_000
+START_LEAD_PER_NODE_NS = 100_000
 MAX_RESTARTS = 3
 RESTART_WINDOW_S = 2.0
 
@@ -104,6 +104,8 @@ class Orchestrator:
         self.last_progress_ns = time.monotonic_ns()
         self.hop_ns_estimate: float | None = None
         self._last_receipt_ns: int | None = None
+        self._last_receipt_hop = 0
+        self._last_send_window_ns = 0
         self._parts: dict[tuple, dict[int, Record]] = {}
         self._leaders: dict[int, Record] = {}
         self._completed_rounds: set[int] = set()
@@ -125,11 +127,14 @@ class Orchestrator:
         if kind == "token_received":
             if r["epoch"] >= self.epoch:
                 now = r["t_ns"]
-                if self._last_receipt_ns is not None:
-                    gap = now - self._last_receipt_ns
+                hops = r["hop"] - self._last_receipt_hop
+                if self._last_receipt_ns is not None and hops > 0:
+                    # Per hop: a ring may report only every K-th receipt.
+                    gap = (now - self._last_receipt_ns) / hops
                     self.hop_ns_estimate = (gap if self.hop_ns_estimate is None
                                             else 0.8 * self.hop_ns_estimate + 0.2 * gap)
                 self._last_receipt_ns = now
+                self._last_receipt_hop = r["hop"]
                 self.last_progress_ns = now
                 leader = self._leaders.get(r["epoch"])
                 if leader is not None and r["pos"] == leader["pos"] and r["hop"] > 0:
@@ -258,9 +263,14 @@ class Orchestrator:
         # One start instant for every candidate (one clock on one machine), far enough
         # ahead that every command is there first: no candidate's ID can then reach a
         # node before its own start, so the chosen candidates all take part.
-        at_ns = started + START_LEAD_NS + START_LEAD_PER_NODE_NS * len(chosen)
+        # The lead also covers the last round's send window thrice: on two busy cores
+        # each send can wake a node that takes the CPU from the harness.
+        lead_ns = max(START_LEAD_NS + START_LEAD_PER_NODE_NS * len(chosen),
+                      3 * self._last_send_window_ns)
+        at_ns = started + lead_ns
         for pos in chosen:
             self.cluster.send(pos, Scheduled(at_ns, StartElection(round_)))
+        self._last_send_window_ns = time.monotonic_ns() - started
         won = self.cluster.wait_until(lambda: round_ in self._completed_rounds,
                                       self._phase_timeout_s())
         elected_ns = time.monotonic_ns()

@@ -30,8 +30,8 @@ from multiprocessing import reduction
 from multiprocessing.connection import Connection
 
 from ..protocol import (
-    Leave, LinkDown, LinkUp, NodeProtocol, PersistEpoch, Received, Report, Send, SendFailed,
-    SetTimer, Side, TimerFired,
+    Candidate, Elected, Leave, LinkDown, LinkUp, NodeProtocol, PersistEpoch, Received, Report,
+    Send, SendFailed, SetTimer, Side, StartElection, TimerFired,
 )
 from .codec import MAX_FRAME, BadFrame, decode, encode
 from .control import NodeSpec, Rewire, Scheduled, Shutdown
@@ -186,7 +186,21 @@ class NodeRuntime:
             self._emit("bad_frame", {"side": side.value, "error": str(bad)})
             return
         self.received[type(message).__name__] += 1
+        if isinstance(message, (Candidate, Elected)):
+            self._feed_started_rounds(message.round)
         self._feed(Received(side, message))
+
+    def _feed_started_rounds(self, round_: int) -> None:
+        """A neighbour's message of round r proves r has begun: a start scheduled for
+        it here is due by causality, even if this node's clock got there late."""
+        started = [entry for entry in self.scheduled
+                   if isinstance(entry[2], StartElection) and entry[2].round <= round_]
+        if not started:
+            return
+        self.scheduled = [entry for entry in self.scheduled if entry not in started]
+        heapq.heapify(self.scheduled)
+        for _, _, command in sorted(started):
+            self._feed(command)
 
     def _link_lost(self, side: Side, conn: Connection, current: bool) -> None:
         self._detach(conn)
