@@ -38,7 +38,8 @@ DETECTION_LAPS = 4.0
 # OTP-style restart intensity: more than MAX_RESTARTS deaths of one node within
 # RESTART_WINDOW_S and the supervisor gives up on it: bypassed, reported, left dead.
 START_LEAD_NS = 2_000_000
-START_LEAD_PER_NODE_NS = 100_000
+START_LEAD_PER_NODE_NS = 50_000
+ARMED_FOR_NS = 3600 * 10**9  # "until fired": the fire (or the round's first message) wins
 MAX_RESTARTS = 3
 RESTART_WINDOW_S = 2.0
 
@@ -105,7 +106,6 @@ class Orchestrator:
         self.hop_ns_estimate: float | None = None
         self._last_receipt_ns: int | None = None
         self._last_receipt_hop = 0
-        self._last_send_window_ns = 0
         self._parts: dict[tuple, dict[int, Record]] = {}
         self._leaders: dict[int, Record] = {}
         self._completed_rounds: set[int] = set()
@@ -260,17 +260,17 @@ class Orchestrator:
         self.cluster.note(chosen[0], "election_round", round=round_, candidate_pos=chosen,
                           candidate_ids=ids)
         started = time.monotonic_ns()
-        # One start instant for every candidate (one clock on one machine), far enough
-        # ahead that every command is there first: no candidate's ID can then reach a
-        # node before its own start, so the chosen candidates all take part.
-        # The lead also covers the last round's send window thrice: on two busy cores
-        # each send can wake a node that takes the CPU from the harness.
-        lead_ns = max(START_LEAD_NS + START_LEAD_PER_NODE_NS * len(chosen),
-                      3 * self._last_send_window_ns)
-        at_ns = started + lead_ns
+        # Arm every candidate first (a start far ahead), then fire them all for one
+        # instant on the shared clock. An armed node starts the moment any message of
+        # the round reaches it, so no candidate's ID can reach a chosen node before
+        # that node's own start, however slowly the harness sends on two busy cores:
+        # the chosen candidates all take part.
+        start = StartElection(round_)
         for pos in chosen:
-            self.cluster.send(pos, Scheduled(at_ns, StartElection(round_)))
-        self._last_send_window_ns = time.monotonic_ns() - started
+            self.cluster.send(pos, Scheduled(started + ARMED_FOR_NS, start))
+        at_ns = time.monotonic_ns() + START_LEAD_NS + START_LEAD_PER_NODE_NS * len(chosen)
+        for pos in chosen:
+            self.cluster.send(pos, Scheduled(at_ns, start))
         won = self.cluster.wait_until(lambda: round_ in self._completed_rounds,
                                       self._phase_timeout_s())
         elected_ns = time.monotonic_ns()

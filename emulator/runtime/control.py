@@ -48,8 +48,12 @@ class Rewire:
 class Scheduled:
     """Carry out ``command`` at ``at_ns`` (``time.monotonic_ns()``), before any ring
     message that arrives later. Every node shares the clock, so the harness can
-    start an election at every candidate at one instant: no candidate's ID can then
-    reach a node before that node's own start, and "all candidates" means all."""
+    start an election at every candidate at one instant. A second schedule of the
+    same command keeps the earlier instant, and a neighbour's message of round r
+    makes a scheduled start of round r due at once: the harness *arms* every
+    candidate (a far instant), then *fires* them, and no candidate's ID can reach
+    an armed node before that node's own start, however slowly the harness sends.
+    So "all candidates" means all."""
 
     at_ns: int
     command: object

@@ -190,6 +190,17 @@ class NodeRuntime:
             self._feed_started_rounds(message.round)
         self._feed(Received(side, message))
 
+    def _schedule(self, scheduled: Scheduled) -> None:
+        """One pending entry per command: a second schedule of the same command keeps
+        the earlier instant (the harness arms far ahead, then fires)."""
+        at_ns = scheduled.at_ns
+        same = [entry for entry in self.scheduled if entry[2] == scheduled.command]
+        if same:
+            at_ns = min(at_ns, *(entry[0] for entry in same))
+            self.scheduled = [entry for entry in self.scheduled if entry not in same]
+            heapq.heapify(self.scheduled)
+        heapq.heappush(self.scheduled, (at_ns, next(self._sequence), scheduled.command))
+
     def _feed_started_rounds(self, round_: int) -> None:
         """A neighbour's message of round r proves r has begun: a start scheduled for
         it here is due by causality, even if this node's clock got there late."""
@@ -239,8 +250,7 @@ class NodeRuntime:
         if isinstance(command, Rewire):
             self._rewire(command.side)
         elif isinstance(command, Scheduled):
-            heapq.heappush(self.scheduled, (command.at_ns, next(self._sequence),
-                                            command.command))
+            self._schedule(command)
         elif isinstance(command, Shutdown):
             self.exit_politely("shutdown")
             self.running = False
