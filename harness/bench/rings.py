@@ -80,22 +80,10 @@ class BenchRing:
     def wait_for(self, predicate: Callable[[Record], bool], *, since: int,
                  timeout_s: float = DEADLINE_S, what: str = "an event") -> Record:
         """The first record after ``since`` that satisfies ``predicate``."""
-        found: list[Record] = []
-        scanned = since
-
-        def done() -> bool:
-            nonlocal scanned
-            records = self.history.records
-            for record in records[scanned:]:
-                if predicate(record):
-                    found.append(record)
-                    return True
-            scanned = len(records)
-            return False
-
-        if not self.cluster.wait_until(done, timeout_s):
+        watch = self.history.watch(predicate, since)
+        if not self.cluster.wait_until(watch.seen, timeout_s):
             raise BenchError(f"no {what} within {timeout_s:g} s on a ring of {self.nodes}")
-        return found[0]
+        return watch.found
 
     def receipts(self, count: int, *, epoch: int | None = None,
                  timeout_s: float = DEADLINE_S) -> list[tuple[int, int]]:
