@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import re
 import selectors
 import shutil
 import signal
@@ -90,8 +91,7 @@ class Cluster:
         self.context = multiprocessing.get_context(config.start_method)
         self.nodes = [NodeHandle(pos, node_id) for pos, node_id in enumerate(config.ids)]
         self._own_state_dir = state_dir is None
-        self.state_dir = state_dir or tempfile.mkdtemp(prefix="ringemu-state-",
-                                                       dir=_state_parent())
+        self.state_dir = state_dir or _make_state_dir()
         self.selector = selectors.DefaultSelector()
         self._pending_ends: list[Connection] = []  # made but not yet handed out
 
@@ -463,6 +463,17 @@ def _open_pidfd(pid: int) -> int | None:
         return os.pidfd_open(pid)
     except OSError:  # an old kernel, or the child already gone: psutil still guards
         return None
+
+
+def _make_state_dir() -> str:
+    """A fresh folder for the epoch files, named after this harness's pid; folders
+    left by harnesses that died (SIGKILL allows no cleanup) are removed first."""
+    parent = _state_parent() or tempfile.gettempdir()
+    for entry in os.scandir(parent):
+        owner = re.fullmatch(r"ringemu-state-(\d+)-\w+", entry.name)
+        if owner and entry.is_dir() and not psutil.pid_exists(int(owner.group(1))):
+            shutil.rmtree(entry.path, ignore_errors=True)
+    return tempfile.mkdtemp(prefix=f"ringemu-state-{os.getpid()}-", dir=parent)
 
 
 def _state_parent() -> str | None:

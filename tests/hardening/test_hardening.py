@@ -268,3 +268,25 @@ def test_garbage_on_a_link_is_an_event_and_the_ring_goes_on(raw, expect):
             r["kind"] == "token_passed" and r["pos"] == 1
             for r in history.records[mark:]) >= 3, DEADLINE_S)
         assert cluster.nodes[1].running and not cluster.nodes[1].exitcodes
+
+
+def test_a_dead_harness_state_folder_is_cleared_by_the_next_one(tmp_path):
+    """SIGKILL allows no cleanup: the next cluster removes folders whose harness
+    pid no longer exists, and leaves a living harness's alone."""
+    from harness import cluster as cluster_module
+    parent = cluster_module._state_parent() or __import__("tempfile").gettempdir()
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    orphan = os.path.join(parent, f"ringemu-state-{dead.pid}-orphan")
+    living = os.path.join(parent, f"ringemu-state-{os.getpid()}-living")
+    os.makedirs(orphan)
+    os.makedirs(living)
+    try:
+        cluster = Cluster(RingConfig(ids=(1, 2)))
+        assert not os.path.exists(orphan)
+        assert os.path.exists(living)
+        cluster.stop()
+    finally:
+        for path in (orphan, living):
+            if os.path.exists(path):
+                os.rmdir(path)
