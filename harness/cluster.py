@@ -137,6 +137,9 @@ class Cluster:
             self._stop(grace_s)
 
     def _stop(self, grace_s: float) -> None:
+        if any(n.running for n in self.nodes):
+            # Marks where the end begins: the EOFs that follow are the shutdown's own.
+            self._record(self.nodes[0], "ring_stopping", {})
         for node in self.nodes:
             if node.running and node.suspended:
                 self._signal(node, signal.SIGCONT, fault=False)

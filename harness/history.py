@@ -85,7 +85,7 @@ class Narrator:
         self.shutting_down = False
 
     def __call__(self, record: Record) -> None:
-        if record["kind"] == "node_stopping" and record["reason"] == "shutdown":
+        if record["kind"] == "ring_stopping":
             self.shutting_down = True
         if _orderly_exit(record) or (self.shutting_down and record["kind"] == "link_down"):
             return  # the end of every run: not news
