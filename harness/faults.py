@@ -78,6 +78,13 @@ class Trial:
                         for r in self.recoveries_after(count_before)),
             timeout_s, "a successful recovery")
 
+    def settle(self, count_before: int) -> None:
+        """Two laps after faults that may or may not have cost the token; if they
+        started a recovery, it must have succeeded."""
+        self.hops(2 * self.nodes)
+        if any(r.cause != "bootstrap" for r in self.recoveries_after(count_before)):
+            self.until_recovered(count_before)
+
     def on_first(self, matches: Callable[[Record], bool],
                  action: Callable[[Record], None]) -> None:
         """Run ``action`` on the first record that ``matches`` (once)."""
@@ -125,18 +132,10 @@ class Trial:
             self.note_fault(pos, "drop_token")
             self.cluster.send(pos, DropToken())
             self.cluster.resume(pos)
-            outcome: list[str] = []
-
-            def settled() -> bool:
-                for record in self.history.records[mark:]:
-                    if record["pid"] == pid and record["kind"] in ("token_dropped",
-                                                                   "token_passed"):
-                        outcome.append(record["kind"])
-                        return True
-                return False
-
-            self.cluster.wait_until(settled, DEADLINE_S)
-            if outcome == ["token_dropped"]:
+            watch = self.history.watch(lambda r: r["pid"] == pid and r["kind"] in (
+                "token_dropped", "token_passed"), since=mark)
+            self.cluster.wait_until(watch.seen, DEADLINE_S)
+            if watch.found is not None and watch.found["kind"] == "token_dropped":
                 return pos
         raise ScenarioError(f"could not drop the token in {attempts} attempts")
 
@@ -175,9 +174,7 @@ def terminate_holder(trial: Trial) -> None:
     # and no election runs. If the hand-over could not happen, the pipeline recovers.
     trial.keep_alive_until(lambda: trial.cluster.nodes[pos].incarnation > 1
                            and trial.cluster.nodes[pos].running, what="the restart")
-    trial.hops(2 * trial.nodes)
-    if any(r.cause != "bootstrap" for r in trial.recoveries_after(count)):
-        trial.until_recovered(count)
+    trial.settle(count)
 
 
 def kill_in_flight(trial: Trial) -> None:
@@ -186,13 +183,12 @@ def kill_in_flight(trial: Trial) -> None:
     sender = trial.catch_holder()
     receiver = trial.next_right(sender)
     trial.cluster.suspend(receiver)
-    passed = len(trial.history.records)
+    passed = trial.history.watch(lambda r: r["kind"] == "token_passed"
+                                 and r["pos"] == sender, since=len(trial.history.records))
     trial.cluster.resume(sender)
     # The send succeeds (the bytes sit in the stopped receiver's socket), then the
     # receiver dies unread: a successful send is not delivery.
-    trial.cluster.wait_until(lambda: any(
-        r["kind"] == "token_passed" and r["pos"] == sender
-        for r in trial.history.records[passed:]), DEADLINE_S)
+    trial.cluster.wait_until(passed.seen, DEADLINE_S)
     trial.cluster.kill(receiver)
     trial.until_recovered(count)
 
@@ -207,9 +203,7 @@ def kill_random(trial: Trial, kills: int = 3) -> None:
         trial.keep_alive_until(lambda p=pos: trial.cluster.nodes[p].running,
                                what=f"node {pos} restarted")
     # A kill may miss the token entirely: then no recovery is due, only laps.
-    trial.hops(2 * trial.nodes)
-    if any(r.cause != "bootstrap" for r in trial.recoveries_after(count)):
-        trial.until_recovered(count)
+    trial.settle(count)
 
 
 def kill_during_snapshot(trial: Trial) -> None:
@@ -312,9 +306,7 @@ def restart_storm(trial: Trial) -> None:
             trial.cluster.kill(pos)
     trial.keep_alive_until(lambda: unlucky in trial.orchestrator.given_up,
                            what="the supervisor to give up on the unlucky node")
-    trial.hops(2 * trial.nodes)
-    if any(r.cause != "bootstrap" for r in trial.recoveries_after(count)):
-        trial.until_recovered(count)
+    trial.settle(count)
 
 
 @dataclass(frozen=True)
