@@ -213,10 +213,7 @@ def register(commands) -> None:
                        help="where to write the diagram")
     trace.add_argument("--trace", default=None, metavar="PATH",
                        help="where to write the trace (default: FILE with .jsonl)")
-    trace.add_argument("--window", default=None, metavar="START_MS:END_MS",
-                       help="draw only this stretch (ms since the first event)")
-    trace.add_argument("--no-fold", dest="fold", action="store_false",
-                       help="draw every lap (by default long quiet stretches are folded)")
+    _add_drawing_options(trace)
     trace.add_argument("--hidden-death", action="store_true",
                        help="under fork, leave inherited descriptors open in every node: "
                             "siblings keep each other's pipe ends and a death goes unseen")
@@ -231,12 +228,16 @@ def register(commands) -> None:
     diagram.add_argument("trace", metavar="TRACE.jsonl", help="the trace to draw")
     diagram.add_argument("--out", required=True, metavar="FILE.svg",
                          help="where to write the diagram")
-    diagram.add_argument("--window", default=None, metavar="START_MS:END_MS",
-                         help="draw only this stretch (ms since the first event)")
-    diagram.add_argument("--no-fold", dest="fold", action="store_false",
-                         help="draw every lap (by default long quiet stretches are folded)")
+    _add_drawing_options(diagram)
     diagram.add_argument("--title", default=None, help="a title for the picture")
     diagram.set_defaults(handler=diagram_command)
+
+
+def _add_drawing_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--window", default=None, metavar="START_MS:END_MS",
+                        help="draw only this stretch (ms since the first event)")
+    parser.add_argument("--no-fold", dest="fold", action="store_false",
+                        help="draw every lap (by default long quiet stretches are folded)")
 
 
 def _window(args: argparse.Namespace):
