@@ -111,6 +111,8 @@ class Orchestrator:
         self._completed_rounds: set[int] = set()
         self._laps: dict[int, Record] = {}
         self._exits = 0
+        self._candidates: dict[int, dict[int, int]] = {}  # round -> pos -> id
+        self._messages_sent: dict[int, int] = {}  # round -> election messages
         history.subscribe(self._observe)
 
     # --- listening ----------------------------------------------------------------
@@ -143,6 +145,13 @@ class Orchestrator:
             self._parts.setdefault(tuple(r["sid"]), {})[r["pos"]] = r
         elif kind == "leader":
             self._leaders.setdefault(r["round"], r)
+            if self.cluster.config.announce:  # the Elected message leaves the leader
+                self._count_sent(r["round"])
+        elif kind == "candidate":
+            self._candidates.setdefault(r["round"], {})[r["pos"]] = r["id"]
+            self._count_sent(r["round"])
+        elif kind in ("candidate_forwarded", "elected"):
+            self._count_sent(r["round"])
         elif kind == "election_complete":
             self._completed_rounds.add(r["round"])
         elif kind == "node_exited":
@@ -167,6 +176,9 @@ class Orchestrator:
 
     def silent_for_s(self) -> float:
         return (time.monotonic_ns() - self.last_progress_ns) / 1e9
+
+    def _count_sent(self, round_: int) -> None:
+        self._messages_sent[round_] = self._messages_sent.get(round_, 0) + 1
 
     def holders(self) -> list[int]:
         """Positions that hold a token now, as far as their events say."""
@@ -303,24 +315,13 @@ class Orchestrator:
 
     def _expected_leader(self, round_: int) -> int | None:
         """The largest ID among the round's candidates still alive (invariant 2)."""
-        candidates = {r["pos"]: r["id"] for r in self.history.of_kind("candidate")
-                      if r["round"] == round_}
-        alive = [node_id for pos, node_id in candidates.items()
+        alive = [node_id for pos, node_id in self._candidates.get(round_, {}).items()
                  if self.cluster.nodes[pos].running]
         return max(alive) if alive else None
 
     def _election_messages(self, round_: int) -> int:
         """Candidate and Elected messages sent in this round, from the nodes' events."""
-        sends = ("candidate", "candidate_forwarded", "elected", "leader")
-        count = 0
-        for r in self.history.of_kind(*sends):
-            if r["round"] != round_:
-                continue
-            if r["kind"] == "leader":
-                count += 1 if self.cluster.config.announce else 0  # Elected leaves the leader
-            else:
-                count += 1
-        return count
+        return self._messages_sent.get(round_, 0)
 
     # --- supervision and the main loop -----------------------------------------------
 
