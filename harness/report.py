@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from tabulate import tabulate
 
-from .campaign import TrialResult
+from .chaos.campaign import TrialResult
 from .cluster import Cluster
 from .history import History
 from .recovery import Recovery

@@ -11,7 +11,6 @@ stdout, progress to stderr; ``--json`` writes everything, ``--plot`` draws PNGs.
 """
 from __future__ import annotations
 
-import argparse
 import importlib
 import json
 import os
@@ -19,9 +18,7 @@ import sys
 import time
 import traceback
 
-from ..config import DEFAULT_START_METHOD, START_METHODS, ConfigError
 from ..interrupts import Terminated, exit_status
-from ..options import check_directory, check_writable
 
 # Section -> its module, imported when the suite runs: a reference child that
 # imports this package (spawn, forkserver) loads nothing it does not need.
@@ -43,63 +40,6 @@ TITLES = {
 }
 PLOT_HELP = "pip install 'ringemu[plot]'"
 EXIT_SECTION_FAILED = 1
-
-
-def register(commands) -> None:
-    bench = commands.add_parser(
-        "bench", help="benchmark suite: hop latency, election cost, recovery, restart, "
-                      "scale, campaign throughput",
-        description="Measure the ring against the operating system's floor and against "
-                    "theory. Every timing is a median over repetitions with its "
-                    "interquartile range, next to a reference measured in the same run, as "
-                    "a ratio. Tables go to stdout, progress to stderr. Exit status 0: every "
-                    "section ran (goals met or not); 1: a section failed; 2: bad input.")
-    bench.add_argument("--quick", action="store_true",
-                       help="a reduced suite, under 30 s (the full one: under 10 min on "
-                            "2 cores)")
-    bench.add_argument("--only", nargs="+", choices=list(SECTIONS), default=None,
-                       metavar="SECTION",
-                       help="run only these sections: " + ", ".join(SECTIONS))
-    bench.add_argument("--json", default=None, metavar="PATH",
-                       help="write the machine, every measurement and the goals as JSON")
-    bench.add_argument("--plot", default=None, metavar="DIR",
-                       help=f"write PNG charts to DIR (needs matplotlib: {PLOT_HELP})")
-    bench.add_argument("--start-method", choices=START_METHODS, default=DEFAULT_START_METHOD,
-                       help="start method of every ring (the restart section adds the "
-                            f"others in the full suite; default {DEFAULT_START_METHOD})")
-    bench.add_argument("--scale-nodes", default=None, metavar="N,N,...",
-                       help="ring sizes for the scale section (default 256,1024,2048; quick 64)")
-    bench.set_defaults(handler=bench_command)
-
-
-def _scale_sizes(text: str | None) -> tuple[int, ...] | None:
-    if text is None:
-        return None
-    sizes = []
-    for part in text.split(","):
-        part = part.strip()
-        if not part.isdigit() or int(part) < 2:
-            raise ConfigError(f"--scale-nodes: {part!r} is not a ring size; give whole "
-                              "numbers >= 2 separated by commas, e.g. 256,1024")
-        sizes.append(int(part))
-    from ..config import ensure_descriptor_budget
-    ensure_descriptor_budget(max(sizes))
-    return tuple(sizes)
-
-
-def bench_command(args: argparse.Namespace) -> int:
-    if args.plot is not None:
-        from .plots import matplotlib_missing
-        if matplotlib_missing():
-            raise ConfigError(f"--plot needs matplotlib, which is not installed; get it "
-                              f"with: {PLOT_HELP}")
-        check_directory(args.plot, "--plot")
-    if args.json is not None:
-        check_writable(args.json, "--json")
-    sizes = _scale_sizes(args.scale_nodes)
-    names = args.only or list(SECTIONS)
-    return run_bench(names, quick=args.quick, start_method=args.start_method,
-                     json_path=args.json, plot_dir=args.plot, scale_sizes=sizes)
 
 
 def run_bench(names: list[str], *, quick: bool, start_method: str, json_path: str | None,

@@ -23,7 +23,7 @@ from emulator.runtime.control import Scheduled
 from emulator.simulator import RingSimulator, arrangement
 
 from ..config import RingConfig
-from ..recovery import START_LEAD_NS, START_LEAD_PER_NODE_NS
+from ..recovery.pipeline import START_LEAD_NS, START_LEAD_PER_NODE_NS
 from .rings import BenchRing
 
 ARRANGEMENTS = ("ascending", "descending", "random")

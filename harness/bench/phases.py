@@ -49,7 +49,7 @@ import tempfile
 from emulator.protocol import DropToken
 
 from ..config import RingConfig, arrange_ids
-from ..recovery import START_LEAD_NS, START_LEAD_PER_NODE_NS
+from ..recovery.pipeline import START_LEAD_NS, START_LEAD_PER_NODE_NS
 from .elections import simulate
 from .rings import BenchError, BenchRing
 from .stats import Summary, ratio

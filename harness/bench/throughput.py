@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import time
 
-from ..campaign import CampaignConfig, run_trial
+from ..chaos.campaign import CampaignConfig, run_trial
 from ..config import RingConfig, arrange_ids
-from ..faults import SCENARIOS, Scenario
+from ..chaos.scenarios import SCENARIOS, Scenario
 from .stats import Summary, ratio
 
 NODES = 8

@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from harness.config import ConfigError
-from harness.experiment import parse_experiment
+from harness.chaos.experiment import parse_experiment
 
 GOOD = {"name": "two-faults", "nodes": 4, "seed": 3,
         "faults": [{"at_ms": 20, "fault": "kill", "target": "holder"},

@@ -8,9 +8,9 @@ import sys
 
 import pytest
 
-from harness.campaign import CampaignConfig, run_trial
+from harness.chaos.campaign import CampaignConfig, run_trial
 from harness.config import RingConfig
-from harness.faults import SCENARIOS
+from harness.chaos.scenarios import SCENARIOS
 
 pytestmark = pytest.mark.real
 
@@ -112,7 +112,7 @@ def test_kill_holder_recovers_under_every_start_method(tmp_path, start_method):
     config = CampaignConfig(scenarios=[SCENARIOS["kill-holder"]],
                             ring=RingConfig(ids=IDS, start_method=start_method),
                             trials=1, seed=2, runs_dir=str(tmp_path))
-    from harness.campaign import _ensure_start_method_helpers
+    from harness.chaos.campaign import _ensure_start_method_helpers
     _ensure_start_method_helpers(start_method)
     result = run_trial(config, SCENARIOS["kill-holder"], 0, None)
     assert result.ok, result.violations

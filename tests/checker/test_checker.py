@@ -3,7 +3,7 @@ import random
 
 import pytest
 
-from harness.checker import (
+from harness.invariants import (
     INVARIANTS, Violation, check, check_correct_leader, check_hygiene, check_liveness,
     check_mutual_exclusion, check_one_token, check_single_leader, check_termination,
     holdings,

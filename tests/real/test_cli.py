@@ -63,7 +63,7 @@ def test_bad_input_is_one_clear_line_and_exit_2(args, named):
 
 
 def test_scenarios_lists_every_scenario_with_a_line_of_explanation():
-    from harness.faults import SCENARIOS
+    from harness.chaos.scenarios import SCENARIOS
     result = ringemu("scenarios")
     assert result.returncode == 0
     for name in SCENARIOS:

@@ -7,7 +7,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from harness.diagram import extract_messages, fold_quiet_laps, parse_window, render_svg
+from harness.teach.diagram import extract_messages, fold_quiet_laps, parse_window, render_svg
 
 SVG = "{http://www.w3.org/2000/svg}"
 DATA = pathlib.Path(__file__).parent / "data"

@@ -9,7 +9,7 @@ import argparse
 import os
 import sys
 
-from .config import (
+from ..config import (
     ARRANGEMENTS, DEFAULT_START_METHOD, START_METHODS, ConfigError, RingConfig, arrange_ids,
     ensure_descriptor_budget, parse_ids,
 )

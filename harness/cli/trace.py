@@ -23,17 +23,17 @@ from dataclasses import dataclass, field
 
 from tabulate import tabulate
 
-from . import checker
-from .campaign import RECOVERY_DEADLINE_MS, play
-from .cluster import Cluster
-from .config import ConfigError, RingConfig
-from .diagram import parse_window, render_svg
-from .faults import DEADLINE_S, SCENARIOS, Scenario, ScenarioError, Trial
-from .history import History, Narrator, Record
-from .interrupts import Terminated, exit_status
+from .. import invariants
+from ..chaos.campaign import RECOVERY_DEADLINE_MS, play
+from ..cluster import Cluster
+from ..config import ConfigError, RingConfig
+from ..teach.diagram import parse_window, render_svg
+from ..chaos.scenarios import DEADLINE_S, SCENARIOS, Scenario, ScenarioError, Trial
+from ..history import History, Narrator, Record
+from ..interrupts import Terminated, exit_status
 from .options import add_ring_options, candidates, check_writable, ring_config
-from .recovery import Orchestrator, Recovery
-from .report import recovery_table
+from ..recovery import Orchestrator, Recovery
+from ..report import recovery_table
 
 EXIT_VIOLATION = 1
 
@@ -127,7 +127,7 @@ def record_trial(scenario: Scenario, ring: RingConfig, *, seed: int,
     finally:
         cluster.stop()
         history.close()
-    found = checker.check(history.records, nodes=ring.nodes,
+    found = invariants.check(history.records, nodes=ring.nodes,
                           recovery_deadline_ms=RECOVERY_DEADLINE_MS)
     outcome.violations = [f"{v.invariant}: {v.detail}" for v in found]
     if outcome.error:

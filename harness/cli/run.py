@@ -5,13 +5,13 @@ import argparse
 import sys
 import time
 
-from .cluster import Cluster
-from .config import RingConfig
-from .history import History, Narrator
-from .interrupts import Terminated, exit_status
+from ..cluster import Cluster
+from ..config import RingConfig
+from ..history import History, Narrator
+from ..interrupts import Terminated, exit_status
 from .options import add_ring_options, candidates, check_writable, non_negative, ring_config
-from .recovery import Orchestrator
-from .report import node_table, recovery_table
+from ..recovery import Orchestrator
+from ..report import node_table, recovery_table
 
 
 

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 
 from emulator.protocol import DropToken, InjectToken
 
-from .config import ARRANGEMENTS, ConfigError, arrange_ids, check_ids
-from .faults import Scenario, Trial
+from ..config import ARRANGEMENTS, ConfigError, arrange_ids, check_ids
+from .scenarios import Scenario, Trial
 
 FAULT_KINDS = ("kill", "terminate", "suspend", "resume", "restart", "bypass", "rejoin",
                "drop_token", "inject_token")

@@ -30,8 +30,8 @@ from dataclasses import asdict, dataclass, field
 from emulator.protocol import SnapshotId, StartElection, StartSnapshot
 from emulator.runtime.control import Scheduled
 
-from .cluster import Cluster
-from .history import History, Record
+from ..cluster import Cluster
+from ..history import History, Record
 
 DETECTION_FLOOR_S = 0.15
 DETECTION_LAPS = 4.0

@@ -13,17 +13,17 @@ import importlib
 import sys
 from typing import Sequence
 
-from .config import ConfigError
-from .interrupts import install_sigterm_handler
+from ..config import ConfigError
+from ..interrupts import install_sigterm_handler
 from .options import EXIT_BAD_INPUT, Parser
 
 COMMAND_MODULES = (
-    "harness.run",
-    "harness.chaos",
-    "harness.check",
-    "harness.teach",
-    "harness.demo",
-    "harness.bench",
+    "harness.cli.run",
+    "harness.cli.chaos",
+    "harness.cli.check",
+    "harness.cli.trace",
+    "harness.cli.demo",
+    "harness.cli.bench",
 )
 
 

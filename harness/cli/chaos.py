@@ -4,14 +4,14 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .campaign import CampaignConfig, TrialResult, run_campaign, summary, write_json_atomically
-from .config import ConfigError, RingConfig
-from .faults import SCENARIOS, Scenario
-from .interrupts import Terminated, exit_status
+from ..chaos.campaign import CampaignConfig, TrialResult, run_campaign, summary, write_json_atomically
+from ..config import ConfigError, RingConfig
+from ..chaos.scenarios import SCENARIOS, Scenario
+from ..interrupts import Terminated, exit_status
 from .options import (
     add_ring_options, candidates, check_directory, check_writable, integer, ring_config,
 )
-from .report import summary_table, trial_table
+from ..report import summary_table, trial_table
 
 EXIT_VIOLATION = 1
 
@@ -50,7 +50,7 @@ def scenarios_command(args: argparse.Namespace) -> int:
 
 def chaos_command(args: argparse.Namespace) -> int:
     if args.file is not None:
-        from .experiment import load_experiment
+        from ..chaos.experiment import load_experiment
         experiment = load_experiment(args.file)
         scenarios = [experiment.scenario()]
         config = RingConfig(ids=experiment.ids, hold_ns=int(args.hold_ms * 1e6),

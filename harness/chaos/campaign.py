@@ -24,12 +24,12 @@ from typing import Callable, TextIO
 
 import psutil
 
-from . import checker
-from .cluster import Cluster
-from .config import RingConfig
-from .faults import Scenario, ScenarioError, Trial
-from .history import History
-from .recovery import Orchestrator
+from .. import invariants
+from ..cluster import Cluster
+from ..config import RingConfig
+from .scenarios import Scenario, ScenarioError, Trial
+from ..history import History
+from ..recovery import Orchestrator
 
 RECOVERY_DEADLINE_MS = 10_000.0
 
@@ -223,7 +223,7 @@ def _summarise(result: TrialResult, history: History, orchestrator: Orchestrator
         result.elect_ms = sum(r.election_ms for r in after)
         if faults:
             result.recover_ms = (after[-1].ended_ns - faults[0]["t_ns"]) / 1e6
-    violations = checker.check(records, nodes=config.ring.nodes,
+    violations = invariants.check(records, nodes=config.ring.nodes,
                                recovery_deadline_ms=config.recovery_deadline_ms)
     result.violations = [f"{v.invariant}: {v.detail}" for v in violations]
     if result.error:

@@ -12,7 +12,6 @@ it). At the end the whole run is drawn as a space-time diagram.
 """
 from __future__ import annotations
 
-import argparse
 import os
 import random
 import sys
@@ -20,51 +19,15 @@ import textwrap
 import time
 from typing import Callable, TextIO
 
-from .cluster import Cluster
-from .config import ConfigError, RingConfig
+from ..cluster import Cluster
+from ..config import ConfigError, RingConfig
 from .diagram import candidate_id, render_svg
-from .faults import DEADLINE_S, ScenarioError, Trial
-from .history import History, Record
-from .interrupts import Terminated, exit_status
-from .options import add_ring_options, candidates, check_writable, non_negative, ring_config
-from .recovery import Orchestrator
+from ..chaos.scenarios import DEADLINE_S, ScenarioError, Trial
+from ..history import History, Record
+from ..interrupts import Terminated, exit_status
+from ..recovery import Orchestrator
 
 DEMO_NODES = 5
-
-
-def register(commands) -> None:
-    demo = commands.add_parser(
-        "demo", help="a narrated walk through election, faults and fencing on a real ring",
-        description="A small ring of real processes walks through the article step by "
-                    "step: no token at first, a snapshot finds none, arbitrary nodes "
-                    "become candidates, IDs travel and are swallowed, the largest comes "
-                    "home, the leader makes the token; then a SIGKILL (the neighbours see "
-                    "EOF) and a SIGSTOP (the others think it dead, a new leader, the old "
-                    "token wakes up stale and is fenced). Ends with a space-time diagram.")
-    add_ring_options(demo)
-    demo.add_argument("--fast", action="store_true",
-                      help="no pauses between steps (for tests and the impatient)")
-    demo.add_argument("--pace", type=non_negative("--pace"), default=1.0, metavar="FACTOR",
-                      help="stretch (>1) or shorten (<1) the pauses (default 1)")
-    demo.add_argument("--out", default="ringemu-demo.svg", metavar="FILE.svg",
-                      help="where to draw the run (default ringemu-demo.svg; the trace "
-                           "goes next to it as .jsonl)")
-    demo.set_defaults(handler=demo_command)
-
-
-def demo_command(args: argparse.Namespace) -> int:
-    if args.nodes is None and args.ids is None:
-        args.nodes = DEMO_NODES
-    ring = ring_config(args)
-    if ring.nodes < 3:
-        raise ConfigError(f"--nodes {ring.nodes} is too small for the demo; it needs at "
-                          "least 3 (a stopped node is bypassed by its two neighbours)")
-    trace_path = os.path.splitext(args.out)[0] + ".jsonl"
-    check_writable(args.out, "--out")
-    check_writable(trace_path, "--out")
-    demo = Demo(ring, seed=args.seed, candidates=candidates(args, ring.nodes),
-                trace_path=trace_path, pace=0.0 if args.fast else args.pace)
-    return demo.run(args.out)
 
 
 class Demo:
@@ -398,10 +361,10 @@ class Demo:
     # --- the end --------------------------------------------------------------------
 
     def finish(self, diagram_path: str) -> None:
-        from . import checker
-        from .campaign import RECOVERY_DEADLINE_MS
+        from .. import invariants
+        from ..chaos.campaign import RECOVERY_DEADLINE_MS
         records = self.history.records
-        violations = checker.check(records, nodes=self.ring.nodes,
+        violations = invariants.check(records, nodes=self.ring.nodes,
                                    recovery_deadline_ms=RECOVERY_DEADLINE_MS)
         title = f"ringemu demo · {self.ring.nodes} nodes · ids {list(self.ring.ids)}"
         try:

@@ -13,7 +13,7 @@ import sys
 
 from emulator.explore import FAULTS, MUTATIONS, explore, trace
 
-from .config import ConfigError, parse_ids
+from ..config import ConfigError, parse_ids
 from .options import EXIT_BAD_INPUT, check_writable, integer
 
 EXIT_OK, EXIT_VIOLATION = 0, 1

@@ -21,9 +21,9 @@ from typing import Callable
 
 from emulator.protocol import DropToken, InjectToken
 
-from .cluster import Cluster
-from .history import History, Record
-from .recovery import Orchestrator
+from ..cluster import Cluster
+from ..history import History, Record
+from ..recovery import Orchestrator
 
 DEADLINE_S = 30.0
 
