@@ -81,6 +81,7 @@ def write_text_atomically(path: str, text: str) -> None:
     except OSError as why:
         raise OutputError(f"{path}: cannot be written: {why.strerror}") from None
     try:
+        os.fchmod(descriptor, _mode_for(target))  # mkstemp's 0600 is not what users expect
         with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
             handle.write(text)
         os.replace(temporary, target)
@@ -94,6 +95,16 @@ def write_text_atomically(path: str, text: str) -> None:
 
 def write_json_atomically(path: str, document: dict) -> None:
     write_text_atomically(path, json.dumps(document, indent=1))
+
+
+def _mode_for(target: str) -> int:
+    """The mode the file has now, or what a plain open() would give a new one."""
+    try:
+        return stat.S_IMODE(os.stat(target).st_mode)
+    except OSError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
 
 
 def _remove_quietly(path: str) -> None:
