@@ -35,6 +35,17 @@ REWIRED = "rewired"                  # side: a new link was handed over
 BAD_FRAME = "bad_frame"              # side, reason
 MESSAGE_LOST = "message_lost"        # side, message: the kernel refused a send
 
+# --- link faults (the sending node's link shim, emulator/runtime/link_shim.py) ---------
+LINK_FAULT_SET = "link_fault_set"          # side, fault{delay_ms, dist, loss, ...}, seed
+LINK_FAULT_CLEARED = "link_fault_cleared"  # side, pending (messages still delayed)
+LINK_SEVERED = "link_severed"              # side, one_way: the harness cut this end
+LINK_RESTORED = "link_restored"            # side: a one-way cut lifted
+MESSAGE_DELAYED = "message_delayed"        # side, message, delay_ms [, epoch, hop]
+MESSAGE_LOST_BY_LINK = "message_lost_by_link"  # side, message, cause [, epoch, hop]
+MESSAGE_DUPLICATED = "message_duplicated"  # side, message [, epoch, hop]
+MESSAGE_REORDERED = "message_reordered"    # side, message, held_ms [, epoch, hop]: later
+                                           # messages may overtake it (breaks FIFO)
+
 # --- token (protocol) -----------------------------------------------------------
 TOKEN_RECEIVED = "token_received"    # epoch, hop
 TOKEN_PASSED = "token_passed"        # epoch, hop [, handover]

@@ -17,7 +17,10 @@ behind multiprocessing's back and leave ``exitcode`` at None.
 A restarted node gets a new process, fresh pipes to both live neighbours and the
 same position, ID and state file; the neighbours' new ends travel to them over
 their control connections as passed descriptors (SCM_RIGHTS). Bypass splices a
-node's neighbours together; rejoin puts it back. Expected failures (a node
+node's neighbours together; rejoin puts it back. Link faults are set in the
+sending node's link shim over its control connection and remembered here, so a
+restarted node gets its links' faults back and no restart rewires a cut link:
+the network's faults outlive a process. Expected failures (a node
 gone, a dead neighbour) are events in the history, never exceptions.
 """
 from __future__ import annotations
@@ -39,6 +42,7 @@ import psutil
 
 from emulator.protocol import Side
 from emulator.runtime.control import NodeSpec, Rewire, Shutdown
+from emulator.runtime.link_shim import CutLink, LinkFault, SetLinkFault
 from emulator.runtime.node_process import node_main
 
 from emulator.records import (
@@ -99,6 +103,8 @@ class Cluster:
         self.state_dir = state_dir or _make_state_dir()
         self.selector = selectors.DefaultSelector()
         self._pending_ends: list[Connection] = []  # made but not yet handed out
+        self.link_faults: dict[tuple[int, Side], tuple[LinkFault, int]] = {}  # (pos, side)
+        self.cuts: set[tuple[int, int]] = set()  # (left pos, right pos) links cut both ways
 
     # --- lifecycle ------------------------------------------------------------
 
@@ -292,11 +298,15 @@ class Cluster:
             while node.running:
                 self.poll(0.05)
         node.bypassed = False
-        left_end = self._link_to(self._neighbour(pos, -1), Side.RIGHT)
-        right_end = self._link_to(self._neighbour(pos, +1), Side.LEFT)
+        left, right = self._neighbour(pos, -1), self._neighbour(pos, +1)
+        left_end = None if (left, pos) in self.cuts else self._link_to(left, Side.RIGHT)
+        right_end = None if (pos, right) in self.cuts else self._link_to(right, Side.LEFT)
         self._launch(pos, left=left_end, right=right_end)
         self._record(node, RESTARTED, {"incarnation": node.incarnation})
         self._await_ready([pos])
+        for (faulty, side), (fault, seed) in self.link_faults.items():
+            if faulty == pos:  # the network's fault, not the process's: it stays
+                self._send(node, SetLinkFault(side, fault, seed))
 
     def bypass(self, pos: int) -> None:
         """Splice the neighbours of ``pos`` together; ``pos`` stays as it is, outside."""
@@ -321,6 +331,85 @@ class Cluster:
         self._record(node, REJOINED, {"left_pos": left, "right_pos": right})
         self._splice(left, pos)
         self._splice(pos, right)
+
+    # --- link faults (emulator/runtime/link_shim.py) -----------------------------------
+
+    def set_link_fault(self, pos: int, side: Side, fault: LinkFault, seed: int = 0) -> None:
+        """From now on the link from ``pos`` towards its ``side`` neighbour does
+        ``fault`` to what ``pos`` sends on it (replacing its previous fault)."""
+        node = self.nodes[pos]
+        if fault.idle:
+            self.link_faults.pop((pos, side), None)
+        else:
+            self.link_faults[(pos, side)] = (fault, seed)
+        self._record(node, FAULT, {"fault": "link_fault" if not fault.idle else "link_clear",
+                                   "target_pos": pos, "side": side.value,
+                                   "to_pos": self._neighbour(pos, _STEP[side]),
+                                   "link": fault.as_fields(), "signal": None,
+                                   "target_pid": node.pid})
+        if node.running:
+            self._send(node, SetLinkFault(side, fault, seed))
+
+    def link_fault(self, pos: int, side: Side) -> LinkFault:
+        return self.link_faults.get((pos, side), (LinkFault(), 0))[0]
+
+    def cut_link(self, pos: int, side: Side) -> tuple[int, int]:
+        """Close the link between ``pos`` and its ``side`` neighbour: both see EOF.
+        Returns the link as (left pos, right pos)."""
+        other = self._neighbour(pos, _STEP[side])
+        link = (pos, other) if side is Side.RIGHT else (other, pos)
+        if link in self.cuts:
+            return link
+        self.cuts.add(link)
+        self._record(self.nodes[pos], FAULT, {"fault": "link_cut", "target_pos": pos,
+                                              "side": side.value, "to_pos": other,
+                                              "signal": None, "target_pid": self.nodes[pos].pid})
+        if not self.send(pos, CutLink(side)):  # pos is down: close the other end instead
+            self.send(other, CutLink(side.opposite))
+        return link
+
+    def heal_link(self, left: int, right: int) -> None:
+        """A fresh link for a cut one, handed to both ends as a rejoin does."""
+        if (left, right) not in self.cuts:
+            return
+        self.cuts.discard((left, right))
+        self._record(self.nodes[left], FAULT, {"fault": "link_heal", "target_pos": left,
+                                               "side": Side.RIGHT.value, "to_pos": right,
+                                               "signal": None,
+                                               "target_pid": self.nodes[left].pid})
+        if self.nodes[left].running and self.nodes[right].running:
+            self._splice(left, right)
+        # Otherwise the down end is wired in when it is restarted.
+
+    def partition(self, after: list[int]) -> list[list[int]]:
+        """Cut the link to the right of each position in ``after``: the ring falls
+        into arcs (returned, each from left to right)."""
+        for pos in after:
+            self.cut_link(pos, Side.RIGHT)
+        return self.arcs()
+
+    def heal_all(self) -> None:
+        for left, right in sorted(self.cuts):
+            self.heal_link(left, right)
+
+    def arcs(self) -> list[list[int]]:
+        """The ring's positions grouped by the cut links between them."""
+        active = self.active_positions()
+        if not self.cuts:
+            return [active]
+        starts = [right for left, right in sorted(self.cuts)]
+        arcs = []
+        for start in starts:
+            arc, pos = [start], start
+            while (pos, self._neighbour(pos, +1)) not in self.cuts:
+                pos = self._neighbour(pos, +1)
+                arc.append(pos)
+            arcs.append(arc)
+        return arcs
+
+    def network_faulty(self) -> bool:
+        """Some link is cut or has a fault: a node's silence may be the network's."""
+        return bool(self.cuts or self.link_faults)
 
     def attach_probe(self, pos: int, side: Side) -> Connection:
         """Give node ``pos`` a fresh ``side`` link whose other end the caller keeps.
@@ -461,6 +550,9 @@ class Cluster:
         if status == psutil.STATUS_ZOMBIE:
             return "zombie"
         return "running"
+
+
+_STEP = {Side.LEFT: -1, Side.RIGHT: +1}
 
 
 def _open_pidfd(pid: int) -> int | None:

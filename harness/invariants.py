@@ -42,9 +42,10 @@ from emulator.records import (
     Holding, Record, holdings,
     BYPASSED, CANDIDATE, CANDIDATE_DROPPED, CANDIDATE_FORWARDED, CANDIDATE_SWALLOWED,
     ELECTED, ELECTION_COMPLETE, ELECTION_ROUND, ELECTION_START, FAULT, HYGIENE, LEADER,
-    LEADER_CONFLICT, NODE_EXITED, NODE_STARTED, RECOVERED, ROUND_ABANDONED, SNAPSHOT_PART,
-    SNAPSHOT_RESULT, TOKEN_CREATED, TOKEN_FENCED, TOKEN_INJECTED,
-    TOKEN_RECEIVED, TRIAL_END,
+    LEADER_CONFLICT, LINK_DOWN, LINK_HANDED, LINK_RETIRED, LINK_SEVERED, MARKER_RECEIVED,
+    MESSAGE_DUPLICATED, NODE_EXITED, NODE_STARTED, RECOVERED, REJOINED, RESTARTED, REWIRED,
+    ROUND_ABANDONED, SNAPSHOT_PART, SNAPSHOT_RESULT, SNAPSHOT_STARTED, TOKEN_CREATED,
+    TOKEN_FENCED, TOKEN_INJECTED, TOKEN_PASSED, TOKEN_RECEIVED, TRIAL_END,
 )
 
 
@@ -52,7 +53,7 @@ from emulator.records import (
 RECOVERY_DEADLINE_MS = 10_000.0
 
 INVARIANTS = ("single_leader", "correct_leader", "mutual_exclusion", "one_token",
-              "termination", "liveness", "hygiene")
+              "termination", "liveness", "hygiene", "consistent_snapshot")
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,7 +72,8 @@ def check(records: list[Record], *, nodes: int,
             + check_one_token(records)
             + check_termination(records, nodes=nodes)
             + check_liveness(records, recovery_deadline_ms=recovery_deadline_ms)
-            + check_hygiene(records))
+            + check_hygiene(records)
+            + check_consistent_snapshot(records))
 
 
 # --- derived views ----------------------------------------------------------------
@@ -189,6 +191,8 @@ def check_mutual_exclusion(records: list[Record]) -> list[Violation]:
     # A duplicate injected on purpose breaks exclusion in its epoch; the recovery
     # that must follow is judged by one_token, not here.
     injected = {r["epoch"] for r in _of_kind(records, TOKEN_INJECTED)}
+    # So does a link that sent the token twice (a duplicating link fault).
+    injected |= {r["epoch"] for r in _of_kind(records, MESSAGE_DUPLICATED) if "epoch" in r}
     by_epoch: dict[int, list[Holding]] = defaultdict(list)
     for holding in holdings(records):
         by_epoch[holding.epoch].append(holding)
@@ -385,3 +389,86 @@ def check_hygiene(records: list[Record]) -> list[Violation]:
                      f"leaked ({report['fds_before']} before the trial, "
                      f"{report['fds_after']} after).")
     return [Violation("hygiene", report["t_ns"], detail) for detail in found]
+
+
+# --- 8. consistent snapshots (the FIFO assumption) ------------------------------------
+
+
+# Anything that changes which socket joins two nodes: across it, two messages travel
+# on different links and no order between them is promised, so no verdict there.
+_REWIRING = frozenset((REWIRED, LINK_DOWN, LINK_RETIRED, LINK_HANDED, LINK_SEVERED,
+                       BYPASSED, REJOINED, RESTARTED, NODE_STARTED, NODE_EXITED))
+
+
+def check_consistent_snapshot(records: list[Record]) -> list[Violation]:
+    """Chandy–Lamport's cut is consistent only on FIFO links: the marker a node sends
+    when it records separates what it sent before from what it sent after. So for
+    every token hop from S to R and every snapshot, "S passed it before it recorded"
+    must equal "R received it before the marker from S". A marker that overtook the
+    token (or was overtaken) makes the cut miss the token or count it twice."""
+    recorded: dict[tuple, dict[int, Record]] = defaultdict(dict)  # sid -> pid -> record
+    left_marker: dict[tuple, dict[int, Record]] = defaultdict(dict)
+    for r in _of_kind(records, SNAPSHOT_STARTED, MARKER_RECEIVED):
+        sid = tuple(r["sid"])
+        if r["kind"] == SNAPSHOT_STARTED or r.get("first"):
+            recorded[sid].setdefault(r["pid"], r)
+        if r["kind"] == MARKER_RECEIVED and r["side"] == "left":
+            left_marker[sid].setdefault(r["pid"], r)
+    if not recorded:
+        return []
+    hops = _token_hops(records)
+    rewiring: dict[int, list[int]] = defaultdict(list)     # pos -> times
+    for r in _of_kind(records, *_REWIRING):
+        rewiring[r["pos"]].append(r["t_ns"])
+    counted = {tuple(r["sid"]): r for r in _of_kind(records, SNAPSHOT_RESULT)}
+    violations = []
+    for sid, by_pid in sorted(recorded.items()):
+        for passed, received in hops:
+            rec_s, mark_r = by_pid.get(passed["pid"]), left_marker[sid].get(received["pid"])
+            if rec_s is None or mark_r is None:
+                continue
+            sent_before = passed["t_ns"] < rec_s["t_ns"]
+            arrived_before = received["t_ns"] < mark_r["t_ns"]
+            if sent_before == arrived_before:
+                continue
+            moments = (passed["t_ns"], rec_s["t_ns"], received["t_ns"], mark_r["t_ns"])
+            if any(min(moments) <= t <= max(moments)
+                   for pos in (passed["pos"], received["pos"]) for t in rewiring[pos]):
+                continue
+            violations.append(_inconsistent(sid, passed, received, sent_before,
+                                            counted.get(sid)))
+            break
+    return violations
+
+
+def _token_hops(records: list[Record]) -> list[tuple[Record, Record]]:
+    """Each token hop seen at both ends, (pass, receipt), matched by epoch and hop;
+    a hop seen twice (a duplicate, a pass that failed and was repeated) is left out."""
+    passes: dict[tuple, list[Record]] = defaultdict(list)
+    receipts: dict[tuple, list[Record]] = defaultdict(list)
+    for r in _of_kind(records, TOKEN_PASSED, TOKEN_RECEIVED, TOKEN_FENCED):
+        key = (r["epoch"], r["hop"])
+        if r["kind"] == TOKEN_PASSED:
+            passes[key].append(r)
+        elif not receipts[key] or receipts[key][0]["pid"] != r["pid"]:
+            receipts[key].append(r)  # a token fenced while held was received first
+    return [(passes[key][0], got[0]) for key, got in receipts.items()
+            if len(got) == 1 and len(passes.get(key, ())) == 1
+            and passes[key][0]["t_ns"] <= got[0]["t_ns"]]
+
+
+def _inconsistent(sid: tuple, passed: Record, received: Record, sent_before: bool,
+                  result: Record | None) -> Violation:
+    token = f"the token of epoch {passed['epoch']} (hop {passed['hop']})"
+    if sent_before:
+        how = (f"{_node(passed)} passed {token} before it recorded, but "
+               f"{_node(received)} received it after the marker from that side: the "
+               f"marker overtook the token, and the cut misses it")
+    else:
+        how = (f"{_node(passed)} passed {token} after it recorded, but {_node(received)} "
+               f"received it before the marker from that side: the token overtook the "
+               f"marker, and the cut counts it twice")
+    counted = f" (it counted {result['tokens']} token(s))" if result is not None else ""
+    return Violation("consistent_snapshot", received["t_ns"],
+                     f"snapshot {sid} is not a consistent cut{counted}: {how}; "
+                     f"Chandy–Lamport needs FIFO links.")

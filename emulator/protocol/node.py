@@ -51,9 +51,10 @@ class NodeProtocol:
             outputs: list[Output] = [Report(LINK_DOWN, {"side": event.side.value})]
             if event.side is Side.RIGHT:
                 outputs += self.token.on_right_link(False)
-            return outputs
+            return outputs + self.snapshot.on_link(event.side, False)
         if isinstance(event, LinkUp):
             outputs = [Report(REWIRED, {"side": event.side.value})]
+            outputs += self.snapshot.on_link(event.side, True)
             if event.side is Side.RIGHT:
                 outputs += self.token.on_right_link(True)
             return outputs

@@ -19,6 +19,12 @@ The cut is consistent, so a moving token is counted exactly once: either its
 sender still held it when recording, or it was in the recorded channel, or its
 receiver already held it when recording. The harness adds the parts up.
 
+A link that is down (EOF, or cut by the harness) carries nothing: its channel is
+empty in every cut, so no marker is awaited on it, and a recording waiting on
+it stops when it goes down (what the peer wrote before closing was read first:
+EOF comes after the data). A ring cut in one place still completes a snapshot
+the other way round; a dead node's part is still missing.
+
 A node that restarted mid-snapshot knows nothing of it; a marker for a sid it
 has already completed is ignored, so late markers cannot start a second pass.
 Every marker's arrival is reported (``marker_received``; ``first`` marks the one
@@ -56,6 +62,7 @@ class SnapshotRecorder:
     def __init__(self) -> None:
         self._active: dict[SnapshotId, _Recording] = {}
         self._completed: deque[SnapshotId] = deque(maxlen=_REMEMBERED_COMPLETED)
+        self._down: set[Side] = set()    # links down now: no marker will come on them
 
     def in_progress(self) -> list[SnapshotId]:
         return list(self._active)
@@ -63,9 +70,27 @@ class SnapshotRecorder:
     def start(self, sid: SnapshotId, held: list[int], node_epoch: int) -> list[Output]:
         if sid in self._active or sid in self._completed:
             return []
-        outputs = self._open(sid, _Recording(list(held), node_epoch, {Side.LEFT, Side.RIGHT}))
-        return outputs + [Report(SNAPSHOT_STARTED, {"sid": list_of(sid)}),
-                          Send(Side.LEFT, Marker(sid)), Send(Side.RIGHT, Marker(sid))]
+        recording = _Recording(list(held), node_epoch, {Side.LEFT, Side.RIGHT} - self._down)
+        outputs = self._open(sid, recording)
+        outputs += [Report(SNAPSHOT_STARTED, {"sid": list_of(sid)}),
+                    Send(Side.LEFT, Marker(sid)), Send(Side.RIGHT, Marker(sid))]
+        if not recording.recording:  # both links down: its own part is all there is
+            outputs.append(self._complete(sid, recording))
+        return outputs
+
+    def on_link(self, side: Side, up: bool) -> list[Output]:
+        """A link went down or came up. Down: stop waiting for a marker on it."""
+        if up:
+            self._down.discard(side)
+            return []
+        self._down.add(side)
+        outputs: list[Output] = []
+        for sid, recording in list(self._active.items()):
+            if side in recording.recording:
+                recording.recording.discard(side)
+                if not recording.recording:
+                    outputs.append(self._complete(sid, recording))
+        return outputs
 
     def _open(self, sid: SnapshotId, recording: _Recording) -> list[Output]:
         outputs: list[Output] = []
@@ -87,7 +112,7 @@ class SnapshotRecorder:
             "sid": list_of(sid), "side": side.value, "first": recording is None})]
         if recording is None:
             # First marker: record now; the channel it came on is empty in the cut.
-            recording = _Recording(list(held), node_epoch, {side.opposite})
+            recording = _Recording(list(held), node_epoch, {side.opposite} - self._down)
             outputs += self._open(sid, recording)
             outputs += [Send(Side.LEFT, Marker(sid)), Send(Side.RIGHT, Marker(sid))]
         else:

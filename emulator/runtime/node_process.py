@@ -30,8 +30,8 @@ from multiprocessing import reduction
 from multiprocessing.connection import Connection
 
 from emulator.records import (
-    BAD_FRAME, CANDIDATE_FORWARDED, CANDIDATE_SWALLOWED, ELECTED, LINK_RETIRED,
-    MARKER_RECEIVED, NODE_STARTED, NODE_STATS, NODE_STOPPING, TOKEN_PASSED, TOKEN_RECEIVED,
+    BAD_FRAME, CANDIDATE_FORWARDED, CANDIDATE_SWALLOWED, ELECTED, LINK_RESTORED, LINK_RETIRED,
+    LINK_SEVERED, MARKER_RECEIVED, NODE_STARTED, NODE_STATS, NODE_STOPPING, TOKEN_PASSED, TOKEN_RECEIVED,
 )
 
 from ..protocol import (
@@ -40,6 +40,7 @@ from ..protocol import (
 )
 from .codec import MAX_FRAME, BadFrame, decode, encode
 from .control import NodeSpec, Rewire, Scheduled, Shutdown
+from .link_shim import CutLink, LinkShims, SetLinkFault
 from .state_file import EpochFile
 
 _LINK_ERRORS = (EOFError, ConnectionResetError, BrokenPipeError)
@@ -100,6 +101,9 @@ class NodeRuntime:
         self.running = True
         self.terminated = False
         self._report_all = spec.token_report_every == 1 and spec.report_forwarding
+        # Link faults (link_shim.py): None while no link has one, so a healthy send
+        # costs one attribute check.
+        self.shims: LinkShims | None = None
         self.selector.register(control, selectors.EVENT_READ, "control")
         # SIGTERM wakes the selector through a socket (set_wakeup_fd), so the loop
         # ends between two steps: a handler that raised could cut a frame in half.
@@ -138,12 +142,19 @@ class NodeRuntime:
             if self.running:
                 self._feed_due_commands()
                 self._fire_due_timers()
+                if self.shims is not None:
+                    self._release_held()
+        if self.shims is not None:  # held back on a link this process no longer serves
+            for side in (Side.LEFT, Side.RIGHT):
+                self.shims.lose_held(side, "exit")
         self._close_everything()
 
     def _timeout(self) -> float | None:
         deadlines = list(self.timers.values())
         if self.scheduled:
             deadlines.append(self.scheduled[0][0])
+        if self.shims is not None and self.shims.next_due_ns() is not None:
+            deadlines.append(self.shims.next_due_ns())
         if not deadlines:
             return None
         return max(0.0, (min(deadlines) - time.monotonic_ns()) / 1e9)
@@ -222,11 +233,19 @@ class NodeRuntime:
         self._detach(conn)
         if current:
             self.links[side] = None
+            if self.shims is not None:
+                self.shims.lose_held(side, "link_closed")
             self._feed(LinkDown(side))
         else:
             self._emit(LINK_RETIRED, {"side": side.value})
 
     def _send(self, side: Side, message) -> None:
+        if self.shims is not None:  # the one check a link without a fault pays
+            self.shims.send(side, message)
+            return
+        self._write(side, message)
+
+    def _write(self, side: Side, message) -> None:
         conn = self.links[side]
         kind = type(message).__name__
         if conn is None:
@@ -256,6 +275,8 @@ class NodeRuntime:
             self._rewire(command.side)
         elif isinstance(command, Scheduled):
             self._schedule(command)
+        elif isinstance(command, (SetLinkFault, CutLink)):
+            self._on_link_fault(command)
         elif isinstance(command, Shutdown):
             self.exit_politely("shutdown")
             self.running = False
@@ -268,6 +289,43 @@ class NodeRuntime:
         # switch is still in the socket and is read until EOF, or a token is lost.
         self._attach(side, new)
         self._feed(LinkUp(side))
+
+    # --- link faults (link_shim.py) -------------------------------------------------
+
+    def _on_link_fault(self, command) -> None:
+        if self.shims is None:
+            self.shims = LinkShims(self._write, self._refuse, self._emit)
+        side = command.side
+        if isinstance(command, CutLink):
+            self.shims.lose_held(side, "cut")
+            conn = self.links[side]
+            self._emit(LINK_SEVERED, {"side": side.value, "one_way": False})
+            if conn is not None:
+                self.links[side] = None
+                self._detach(conn)
+                self._feed(LinkDown(side))
+        else:
+            was_cut = side in self.shims.shims and self.shims.shims[side].fault.cut_out
+            self.shims.set(command)
+            if command.fault.cut_out and not was_cut:
+                self._emit(LINK_SEVERED, {"side": side.value, "one_way": True})
+                self._feed(LinkDown(side))
+            elif was_cut and not command.fault.cut_out:
+                self._emit(LINK_RESTORED, {"side": side.value})
+                if self.links[side] is not None:
+                    self._feed(LinkUp(side))
+        self._drop_idle_shims()
+
+    def _refuse(self, side: Side, message) -> None:
+        self._feed(SendFailed(side, message))
+
+    def _release_held(self) -> None:
+        self.shims.release_due()
+        self._drop_idle_shims()
+
+    def _drop_idle_shims(self) -> None:
+        if self.shims is not None and self.shims.idle:
+            self.shims = None
 
     def _on_signal(self) -> None:
         received = self._wakeup_read.recv(64)

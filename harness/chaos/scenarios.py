@@ -18,6 +18,7 @@ from emulator.records import (
 )
 
 from ..config import ConfigError
+from . import link_scenarios as links
 from .trial import DEADLINE_S, Trial
 
 
@@ -191,6 +192,9 @@ class Scenario:
     # Candidates per round at least (None: as the campaign says). The trial's ring is
     # made with it: a scenario never changes a running ring's settings.
     min_candidates: int | None = None
+    # The invariant a trial is meant to break (a lesson, like --no-fencing): such a
+    # scenario exits 1 by design and is left out of 'all' (make chaos).
+    expect_violation: str | None = None
 
     def candidates_for(self, asked: int | None, nodes: int) -> int | None:
         """The candidates per round for this scenario's trials (None: a random subset)."""
@@ -224,7 +228,36 @@ SCENARIOS: dict[str, Scenario] = {s.name: s for s in (
              "snapshot counts 2; a new epoch restores one", duplicate_token),
     Scenario("restart-storm", "many SIGKILLs in a short time; past the restart intensity "
              "the supervisor bypasses the node and reports it", restart_storm, min_nodes=4),
+    # Link faults: the sending node's link shim (emulator/runtime/link_shim.py).
+    Scenario("slow-link", "one link delays every message past the detection timeout: "
+             "the snapshot counts the token in the channel (1, a false alarm); a late "
+             "part means wait longer, never restart a running node", links.slow_link),
+    Scenario("lossy-link", "one link loses each message with probability p until it "
+             "has lost the token: detection, snapshot retries, an election",
+             links.lossy_link),
+    Scenario("blackhole-link", "one link swallows everything and stays open (no EOF): "
+             "only silence tells; the snapshot cannot complete until it is lifted",
+             links.blackhole_link),
+    Scenario("cut-link", "one link closed (EOF at both ends): the token waits at the "
+             "cut, a snapshot completes the other way round; healed with a new pipe",
+             links.cut_link),
+    Scenario("one-way-link", "one direction of a link cut (sends refused) or "
+             "blackholed; the other direction works", links.one_way_link),
+    Scenario("flapping-link", "one link cut and healed several times at random "
+             "instants", links.flapping_link),
+    Scenario("partition", "two links cut: the ring falls into two arcs; never a token "
+             "in both; healed, one token goes on", links.partition, min_nodes=3),
+    Scenario("duplicating-link", "one link sends messages twice with probability p: "
+             "a duplicated token is counted (2) and fenced by a new epoch; duplicated "
+             "IDs are dropped as repeats", links.duplicating_link),
+    Scenario("reorder-link", "EXPECTED VIOLATION: one link lets later messages overtake "
+             "the token; a marker overtakes it and the snapshot's cut is inconsistent "
+             "(Chandy-Lamport assumes FIFO)", links.reorder_link,
+             expect_violation="consistent_snapshot"),
 )}
+
+# What 'all' means: every scenario that must hold every invariant.
+DEFAULT_SCENARIOS = [name for name, s in SCENARIOS.items() if s.expect_violation is None]
 
 
 # --- teaching scenarios (ringemu trace, the lessons) ------------------------------------

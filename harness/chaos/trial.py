@@ -25,7 +25,8 @@ import traceback
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable
 
-from emulator.protocol import DropToken
+from emulator.protocol import DropToken, Side
+from emulator.runtime.link_shim import LinkFault
 from emulator.records import FAULT, TOKEN_DROPPED, TOKEN_PASSED, TOKEN_RECEIVED, TRIAL_END, Record
 
 from .. import invariants
@@ -165,6 +166,45 @@ class Trial:
             if found is not None and found["kind"] == TOKEN_DROPPED:
                 return pos
         raise ScenarioError(f"could not drop the token in {attempts} attempts")
+
+    # --- link faults ---------------------------------------------------------------------
+
+    def set_link_fault(self, pos: int, side: Side = Side.RIGHT, **fault) -> None:
+        """Give the link from ``pos`` towards ``side`` a fault (LinkFault's fields),
+        with a seed from the trial's RNG: a seed replays the same coin flips."""
+        self.cluster.set_link_fault(pos, side, LinkFault(**fault),
+                                    seed=self.rng.randrange(2**32))
+
+    def clear_link_fault(self, pos: int, side: Side = Side.RIGHT) -> None:
+        self.cluster.set_link_fault(pos, side, LinkFault())
+
+    def clear_link_faults(self) -> None:
+        for pos, side in list(self.cluster.link_faults):
+            self.clear_link_fault(pos, side)
+        self.cluster.heal_all()
+
+    def after(self, seconds: float, action: Callable[[], None]) -> None:
+        """Run ``action`` at the first record seen once ``seconds`` have passed (records
+        flow all the time: hops, markers, the pipeline's own notes), even while the
+        pipeline is busy recovering inside a wait."""
+        due = time.monotonic() + seconds
+
+        def listener(record: Record) -> None:
+            if time.monotonic() >= due:
+                self.history.unsubscribe(listener)
+                action()
+
+        self.history.subscribe(listener)
+
+    def seen(self, matches: Callable[[Record], bool], since: int = 0) -> bool:
+        return any(matches(r) for r in self.history.records[since:])
+
+    def audit(self, count_before: int) -> None:
+        """Faults cleared: an audit snapshot (and, if it counts 0 or 2+, an election)
+        must find one token; then two settled laps."""
+        self.pipeline.recover("audit")
+        self.until_recovered(count_before)
+        self.hops(2 * self.nodes)
 
     def random_position(self, exclude: tuple[int, ...] = ()) -> int:
         choices = [p for p in self.cluster.active_positions() if p not in exclude]

@@ -41,6 +41,7 @@ START_LEAD_NS = 2_000_000
 START_LEAD_PER_NODE_NS = 50_000
 ARMED_FOR_NS = 3600 * 10**9  # "until fired": the fire (or the round's first message) wins
 POLL_S = 0.05
+MAX_PATIENCE = 4  # the longest a snapshot waits, in half phase timeouts
 
 
 @dataclass
@@ -110,9 +111,10 @@ class RecoveryPipeline:
         self.view.forget_last_receipt()
         began_ns = self.view.last_progress_ns if cause == "silence" else time.monotonic_ns()
         recovery.detect_ms = (time.monotonic_ns() - began_ns) / 1e6
-        for _attempt in range(self.max_attempts):
+        for attempt in range(self.max_attempts):
             recovery.restarted += self.supervisor.supervise()
-            snapshot = self.snapshot()
+            # A running node's part may be late (a slow link): wait longer each time.
+            snapshot = self.snapshot(patience=min(MAX_PATIENCE, 2 ** attempt))
             recovery.snapshots += 1
             recovery.snapshot_ms += snapshot.duration_ms
             if not snapshot.complete:
@@ -149,8 +151,9 @@ class RecoveryPipeline:
         return [p for p in self.cluster.active_positions()
                 if self.cluster.nodes[p].running and not self.cluster.nodes[p].suspended]
 
-    def snapshot(self) -> SnapshotResult:
-        """A Chandy–Lamport snapshot from a live node: how many tokens of which epoch."""
+    def snapshot(self, patience: float = 1.0) -> SnapshotResult:
+        """A Chandy–Lamport snapshot from a live node: how many tokens of which epoch.
+        It waits ``patience`` times half a phase timeout for the parts."""
         live = self._live()
         active = self.cluster.active_positions()
         initiator = self.rng.choice(live) if live else active[0]
@@ -164,7 +167,7 @@ class RecoveryPipeline:
         self.cluster.wait_until(lambda: (not sent or self.view.exits != exits_before
                                          or all(p in self.view.parts.get(key, {})
                                                 for p in active)),
-                                self.view.phase_timeout_s() / 2)
+                                patience * self.view.phase_timeout_s() / 2)
         parts = self.view.parts.pop(key, {})
         missing = [p for p in active if p not in parts]
         node_epochs = [part["node_epoch"] for part in parts.values()]
