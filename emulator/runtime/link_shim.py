@@ -32,6 +32,7 @@ import itertools
 import math
 import random
 import time
+from collections import deque
 from dataclasses import asdict, dataclass
 from typing import Callable
 
@@ -113,8 +114,16 @@ class LinkShim:
         self.side = side
         self.fault = fault
         self.rng = random.Random(seed)
-        self.queue: list[tuple[int, int, object]] = []  # heap of (due_ns, seq, message)
-        self.last_fifo_due = 0
+        self.queue: deque[tuple[int, object]] = deque()  # FIFO: (due_ns, message)
+        self.held: list[tuple[int, int, object]] = []    # reordered: heap (due, seq, msg)
+
+    @property
+    def pending(self) -> int:
+        return len(self.queue) + len(self.held)
+
+    def next_due_ns(self) -> int | None:
+        dues = [q[0][0] for q in (self.queue, self.held) if q]
+        return min(dues) if dues else None
 
     def applies_to(self, message) -> bool:
         return not self.fault.token_only or isinstance(message, Token)
@@ -152,18 +161,18 @@ class LinkShims:
         old = self.shims.get(command.side)
         shim = LinkShim(command.side, command.fault, command.seed)
         if old is not None:  # what the old fault holds back is still on its way
-            shim.queue, shim.last_fifo_due = old.queue, old.last_fifo_due
+            shim.queue, shim.held = old.queue, old.held
         self.shims[command.side] = shim
         self.emit(LINK_FAULT_SET, {"side": command.side.value,
                                    "fault": command.fault.as_fields(), "seed": command.seed})
         if command.fault.idle:
             self.emit(LINK_FAULT_CLEARED, {"side": command.side.value,
-                                           "pending": len(shim.queue)})
+                                           "pending": shim.pending})
             self._forget_if_drained(command.side)
 
     def _forget_if_drained(self, side: Side) -> None:
         shim = self.shims.get(side)
-        if shim is not None and shim.fault.idle and not shim.queue:
+        if shim is not None and shim.fault.idle and not shim.pending:
             del self.shims[side]
 
     def send(self, side: Side, message) -> None:
@@ -198,7 +207,7 @@ class LinkShims:
             self.emit(MESSAGE_REORDERED, {"side": shim.side.value, **_describe(message),
                                           "held_ms": fault.reorder_ms})
             # Out of the FIFO order on purpose: later messages are not queued behind it.
-            heapq.heappush(shim.queue, (now + held_ns, next(self._sequence), message))
+            heapq.heappush(shim.held, (now + held_ns, next(self._sequence), message))
             return
         delay_ns = shim.draw_delay_ns()
         if delay_ns:
@@ -207,24 +216,31 @@ class LinkShims:
         self._queue_or_write(shim, message, now, delay_ns)
 
     def _queue_or_write(self, shim: LinkShim, message, now: int, delay_ns: int) -> None:
-        due = max(now + delay_ns, shim.last_fifo_due)
-        if due <= now and not shim.queue:
+        if not shim.queue and delay_ns <= 0:
             self.write(shim.side, message)
             return
-        shim.last_fifo_due = due  # FIFO: nothing sent later is due earlier
-        heapq.heappush(shim.queue, (due, next(self._sequence), message))
+        # FIFO: nothing sent later is due earlier than what is queued before it.
+        due = max(now + delay_ns, shim.queue[-1][0]) if shim.queue else now + delay_ns
+        shim.queue.append((due, message))
 
     # --- held messages ---------------------------------------------------------------
 
     def next_due_ns(self) -> int | None:
-        dues = [shim.queue[0][0] for shim in self.shims.values() if shim.queue]
+        dues = [due for shim in self.shims.values()
+                if (due := shim.next_due_ns()) is not None]
         return min(dues) if dues else None
 
     def release_due(self) -> None:
         now = time.monotonic_ns()
         for side, shim in list(self.shims.items()):
-            while shim.queue and shim.queue[0][0] <= now:
-                _, _, message = heapq.heappop(shim.queue)
+            while True:
+                due = shim.next_due_ns()
+                if due is None or due > now:
+                    break
+                if shim.queue and shim.queue[0][0] == due:
+                    message = shim.queue.popleft()[1]
+                else:
+                    message = heapq.heappop(shim.held)[2]
                 self.write(side, message)
             self._forget_if_drained(side)
 
@@ -233,10 +249,11 @@ class LinkShims:
         shim = self.shims.get(side)
         if shim is None:
             return
-        for _, _, message in sorted(shim.queue):
+        held = [m for _, m in shim.queue] + [m for _, _, m in sorted(shim.held)]
+        for message in held:
             self.emit(MESSAGE_LOST_BY_LINK, {"side": side.value, **_describe(message),
                                              "cause": cause})
-        shim.queue, shim.last_fifo_due = [], 0
+        shim.queue, shim.held = deque(), []
         self._forget_if_drained(side)
 
 

@@ -9,13 +9,31 @@
 the end of bootstrap. Targets: ``"holder"`` (whoever holds the token then),
 ``"leader"`` (the latest round's leader) or a position. Every field is checked
 and a bad one is named with its path, e.g. ``faults[1].target``.
+
+Link faults (the sending node's link shim) name a directed link by ``from`` (a
+position or ``"holder"``) and ``side`` (``"left"``/``"right"``) or ``to`` (a
+neighbour's position), and last ``duration_ms`` if given (else until a
+``link_heal`` or the end):
+
+    {"at_ms": 100, "fault": "link_delay", "from": 2, "side": "right", "ms": 300,
+     "dist": "exponential", "duration_ms": 1000}
+    {"at_ms": 100, "fault": "link_loss", "from": 2, "to": 3, "p": 0.5, "token_only": true}
+    link_blackhole, link_cut (``one_way``: sends refused, the other direction works),
+    link_heal (lifts the link's fault or cut), link_duplicate (``p``),
+    link_reorder (``p``, ``ms``: held back that long while later messages pass),
+    {"at_ms": 0, "fault": "partition", "from": [1, 5], "duration_ms": 800}  (cut the
+    link to the right of each position)
+
+Link faults still set when the faults are over are lifted, so the trial's last
+lap and final snapshot judge a healed network.
 """
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
 
-from emulator.protocol import DropToken, InjectToken
+from emulator.protocol import DropToken, InjectToken, Side
+from emulator.runtime.link_shim import DISTRIBUTIONS
 
 from emulator.records import FAULT
 
@@ -26,13 +44,31 @@ FAULT_KINDS = ("kill", "terminate", "suspend", "resume", "restart", "bypass", "r
                "drop_token", "inject_token")
 _TOP_FIELDS = {"name", "nodes", "ids", "arrangement", "seed", "faults"}
 _FAULT_FIELDS = {"at_ms", "fault", "target"}
+_LINK = {"from", "side", "to", "duration_ms"}
+# Link faults: the fields each allows beyond at_ms and fault (the required ones first).
+LINK_FAULT_FIELDS = {
+    "link_delay": (("ms",), _LINK | {"ms", "dist", "token_only"}),
+    "link_loss": (("p",), _LINK | {"p", "token_only"}),
+    "link_blackhole": ((), _LINK | {"token_only"}),
+    "link_cut": ((), _LINK | {"one_way"}),
+    "link_heal": ((), _LINK - {"duration_ms"}),
+    "link_duplicate": (("p",), _LINK | {"p", "token_only"}),
+    "link_reorder": (("p", "ms"), _LINK | {"p", "ms", "token_only"}),
+    "partition": ((), {"from", "duration_ms"}),
+}
+FAULT_KINDS += tuple(LINK_FAULT_FIELDS)
 
 
 @dataclass(frozen=True)
 class TimedFault:
     at_ms: float
     fault: str
-    target: str | int
+    target: str | int | list
+    link: tuple = ()    # a link fault's own fields, as sorted (name, value) pairs
+
+    @property
+    def fields(self) -> dict:
+        return dict(self.link)
 
 
 @dataclass(frozen=True)
@@ -48,12 +84,76 @@ class Experiment:
 
     def _run(self, trial: Trial) -> None:
         elapsed_ms = 0.0
-        for timed in sorted(self.faults, key=lambda f: f.at_ms):
+        resolved: dict[int, int] = {}  # a link fault's index -> the position it hit
+        for timed in sorted(_with_lifts(self.faults), key=lambda f: f.at_ms):
             trial.keep_alive_for((timed.at_ms - elapsed_ms) / 1e3)
             elapsed_ms = timed.at_ms
-            _inject(trial, timed)
+            if timed.fault in LINK_FAULT_FIELDS:
+                _inject_link(trial, timed, resolved)
+            else:
+                _inject(trial, timed)
+        trial.clear_link_faults()
         # Let the pipeline deal with whatever the last fault left behind.
         trial.hops(len(trial.cluster.active_positions()))
+
+
+def _with_lifts(faults: tuple[TimedFault, ...]) -> list[TimedFault]:
+    """Each link fault with a duration, and a heal at its end."""
+    timed = []
+    for index, fault in enumerate(faults):
+        if fault.fault not in LINK_FAULT_FIELDS:
+            timed.append(fault)
+            continue
+        timed.append(TimedFault(fault.at_ms, fault.fault, fault.target,
+                                fault.link + (("index", index),)))
+        duration = fault.fields.get("duration_ms")
+        if duration is not None:
+            link = tuple((k, v) for k, v in fault.link if k != "duration_ms")
+            timed.append(TimedFault(fault.at_ms + duration, "link_heal", fault.target,
+                                    link + (("lifts", fault.fault), ("of", index))))
+    return timed
+
+
+def _link_side(trial: Trial, pos: int, fields: dict) -> Side:
+    if "side" in fields:
+        return Side(fields["side"])
+    return Side.RIGHT if fields["to"] == trial.cluster.right_of(pos) else Side.LEFT
+
+
+def _inject_link(trial: Trial, timed: TimedFault, resolved: dict[int, int]) -> None:
+    fields, cluster = timed.fields, trial.cluster
+    if timed.fault == "partition" or fields.get("lifts") == "partition":
+        if timed.fault == "partition":
+            cluster.partition(list(timed.target))
+        else:
+            cluster.heal_all()
+        return
+    if "of" in fields:  # a lift goes where its fault went, even if that was "holder"
+        pos = resolved[fields["of"]]
+    else:
+        pos = _target_position(trial, timed.target)
+    if "index" in fields:
+        resolved[fields["index"]] = pos
+    side = _link_side(trial, pos, fields)
+    token_only = bool(fields.get("token_only", False))
+    if timed.fault == "link_heal":
+        other = cluster.right_of(pos) if side is Side.RIGHT else cluster.left_of(pos)
+        cluster.heal_link(*((pos, other) if side is Side.RIGHT else (other, pos)))
+        if not cluster.link_fault(pos, side).idle:
+            trial.clear_link_fault(pos, side)
+        return
+    if timed.fault == "link_cut" and not fields.get("one_way"):
+        cluster.cut_link(pos, side)
+        return
+    fault = {
+        "link_delay": lambda: dict(delay_ms=fields["ms"], dist=fields.get("dist", "constant")),
+        "link_loss": lambda: dict(loss=fields["p"]),
+        "link_blackhole": lambda: dict(blackhole=True),
+        "link_cut": lambda: dict(cut_out=True),
+        "link_duplicate": lambda: dict(duplicate=fields["p"]),
+        "link_reorder": lambda: dict(reorder=fields["p"], reorder_ms=fields["ms"]),
+    }[timed.fault]()
+    trial.set_link_fault(pos, side, token_only=token_only, **fault)
 
 
 def _target_position(trial: Trial, target: str | int) -> int:
@@ -145,17 +245,15 @@ def _parse_fault(entry: object, index: int, nodes: int, fail) -> TimedFault:
     where = f"faults[{index}]"
     if not isinstance(entry, dict):
         raise fail(where, f"{_kind(entry)} is not allowed; need an object")
+    if entry.get("fault") in LINK_FAULT_FIELDS:
+        return _parse_link_fault(entry, where, nodes, fail)
     unknown = sorted(set(entry) - _FAULT_FIELDS)
     if unknown:
         raise fail(f"{where}.{unknown[0]}", "unknown field; allowed: at_ms, fault, target")
     for required in sorted(_FAULT_FIELDS):
         if required not in entry:
             raise fail(f"{where}.{required}", "missing")
-    at_ms = entry["at_ms"]
-    if isinstance(at_ms, bool) or not isinstance(at_ms, (int, float)) or not at_ms >= 0 \
-            or at_ms == float("inf"):
-        raise fail(f"{where}.at_ms", f"{at_ms!r} is not allowed; need a number of "
-                   "milliseconds >= 0")
+    at_ms = _parse_at_ms(entry, where, fail)
     fault = entry["fault"]
     if fault not in FAULT_KINDS:
         raise fail(f"{where}.fault", f"{fault!r} is unknown; choose one of "
@@ -165,7 +263,79 @@ def _parse_fault(entry: object, index: int, nodes: int, fail) -> TimedFault:
             _is_natural(target) and target < nodes):
         raise fail(f"{where}.target", f"{target!r} is not allowed; need \"holder\", "
                    f"\"leader\" or a position 0..{nodes - 1}")
-    return TimedFault(float(at_ms), fault, target)
+    return TimedFault(at_ms, fault, target)
+
+
+def _parse_at_ms(entry: dict, where: str, fail) -> float:
+    if "at_ms" not in entry:
+        raise fail(f"{where}.at_ms", "missing")
+    at_ms = entry["at_ms"]
+    if not _is_milliseconds(at_ms):
+        raise fail(f"{where}.at_ms", f"{at_ms!r} is not allowed; need a number of "
+                   "milliseconds >= 0")
+    return float(at_ms)
+
+
+def _is_milliseconds(value: object) -> bool:
+    return (not isinstance(value, bool) and isinstance(value, (int, float))
+            and 0 <= value < float("inf"))
+
+
+def _parse_link_fault(entry: dict, where: str, nodes: int, fail) -> TimedFault:
+    fault = entry["fault"]
+    required, allowed = LINK_FAULT_FIELDS[fault]
+    allowed = allowed | {"at_ms", "fault"}
+    unknown = sorted(set(entry) - allowed)
+    if unknown:
+        raise fail(f"{where}.{unknown[0]}", f"unknown field for {fault}; allowed: "
+                   + ", ".join(sorted(allowed)))
+    at_ms = _parse_at_ms(entry, where, fail)
+    for name in ("from",) + required:
+        if name not in entry:
+            raise fail(f"{where}.{name}", "missing")
+    origin = entry["from"]
+    if fault == "partition":
+        if not (isinstance(origin, list) and origin and all(
+                _is_natural(p) and p < nodes for p in origin) and len(set(origin)) == len(origin)):
+            raise fail(f"{where}.from", f"{origin!r} is not allowed; need a list of distinct "
+                       f"positions 0..{nodes - 1} (the link to the right of each is cut)")
+    else:
+        if origin != "holder" and not (_is_natural(origin) and origin < nodes):
+            raise fail(f"{where}.from", f"{origin!r} is not allowed; need \"holder\" or a "
+                       f"position 0..{nodes - 1}")
+        _check_direction(entry, where, nodes, fail)
+    for name, check, need in (
+            ("ms", _is_milliseconds, "a number of milliseconds >= 0"),
+            ("duration_ms", _is_milliseconds, "a number of milliseconds >= 0"),
+            ("p", lambda v: _is_milliseconds(v) and v <= 1, "a probability 0..1"),
+            ("dist", lambda v: v in DISTRIBUTIONS, "one of " + ", ".join(DISTRIBUTIONS)),
+            ("token_only", lambda v: isinstance(v, bool), "true or false"),
+            ("one_way", lambda v: isinstance(v, bool), "true or false")):
+        if name in entry and not check(entry[name]):
+            raise fail(f"{where}.{name}", f"{entry[name]!r} is not allowed; need {need}")
+    link = tuple(sorted((k, v) for k, v in entry.items()
+                        if k not in ("at_ms", "fault", "from")))
+    return TimedFault(at_ms, fault, origin, link)
+
+
+def _check_direction(entry: dict, where: str, nodes: int, fail) -> None:
+    """Exactly one of side and to; ``to`` must be a neighbour of a numbered ``from``."""
+    if ("side" in entry) == ("to" in entry):
+        raise fail(f"{where}.side", "give either side (\"left\" or \"right\") or to "
+                   "(a neighbour's position), not both or neither")
+    if "side" in entry:
+        if entry["side"] not in ("left", "right"):
+            raise fail(f"{where}.side", f"{entry['side']!r} is not allowed; need \"left\" "
+                       "or \"right\"")
+        return
+    to, origin = entry["to"], entry["from"]
+    if origin == "holder":
+        raise fail(f"{where}.to", "with from \"holder\" give side, not to (the holder's "
+                   "neighbours are not known in advance)")
+    neighbours = sorted({(origin - 1) % nodes, (origin + 1) % nodes})
+    if to not in neighbours or isinstance(to, bool):
+        raise fail(f"{where}.to", f"{to!r} is not allowed; need a neighbour of position "
+                   f"{origin}: " + " or ".join(map(str, neighbours)))
 
 
 def _is_natural(value: object) -> bool:

@@ -53,9 +53,16 @@ def lossy_link(trial: Trial) -> None:
     trial.set_link_fault(pos, loss=trial.rng.uniform(0.3, 0.7))
     trial.keep_alive_until(lambda: trial.seen(_token_event(MESSAGE_LOST_BY_LINK, pos), mark),
                            what="the lossy link to lose a token")
-    trial.keep_alive_for(trial.rng.uniform(0.2, 0.6))
-    trial.clear_link_fault(pos)
+    _lift_later(trial, trial.rng.uniform(0.2, 0.6), pos)
     trial.audit(count)
+
+
+def _lift_later(trial: Trial, seconds: float, pos: int) -> None:
+    """Lift the fault ``seconds`` from now, even while the pipeline is busy with it,
+    and wait until it is lifted."""
+    trial.after(seconds, lambda: trial.clear_link_fault(pos))
+    trial.keep_alive_until(lambda: not trial.cluster.network_faulty(),
+                           what="the link fault to be lifted")
 
 
 def blackhole_link(trial: Trial) -> None:
@@ -70,8 +77,7 @@ def blackhole_link(trial: Trial) -> None:
     trial.set_link_fault(pos, blackhole=True)
     trial.keep_alive_until(lambda: trial.seen(_token_event(MESSAGE_LOST_BY_LINK, pos), mark),
                            what="the blackhole to swallow the token")
-    trial.keep_alive_for(trial.rng.uniform(0.3, 0.8))
-    trial.clear_link_fault(pos)
+    _lift_later(trial, trial.rng.uniform(0.3, 0.8), pos)
     trial.until_recovered(count)
     trial.audit(count)
 
@@ -85,8 +91,8 @@ def cut_link(trial: Trial) -> None:
     pos = trial.random_position()
     side = trial.rng.choice((Side.LEFT, Side.RIGHT))
     left, right = trial.cluster.cut_link(pos, side)
-    trial.keep_alive_for(trial.rng.uniform(0.3, 1.0))
-    trial.cluster.heal_link(left, right)
+    trial.after(trial.rng.uniform(0.3, 1.0), lambda: trial.cluster.heal_link(left, right))
+    trial.keep_alive_until(lambda: not trial.cluster.cuts, what="the cut to heal")
     trial.audit(count)
 
 
@@ -98,8 +104,7 @@ def one_way_link(trial: Trial) -> None:
     pos = trial.random_position()
     how = trial.rng.choice(("cut_out", "blackhole"))
     trial.set_link_fault(pos, **{how: True})
-    trial.keep_alive_for(trial.rng.uniform(0.3, 1.0))
-    trial.clear_link_fault(pos)
+    _lift_later(trial, trial.rng.uniform(0.3, 1.0), pos)
     trial.audit(count)
 
 
