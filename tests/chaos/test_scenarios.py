@@ -11,7 +11,7 @@ import pytest
 from harness.chaos.campaign import CampaignConfig, replay_command, summarise
 from harness.chaos.trial import run_trial
 from harness.config import RingConfig
-from harness.chaos.scenarios import SCENARIOS
+from harness.chaos.scenarios import DEFAULT_SCENARIOS, SCENARIOS
 from harness.tracefile import read_trace
 
 pytestmark = pytest.mark.real
@@ -29,7 +29,7 @@ def _trial(name: str, tmp_path, *, fencing: bool = True, seed: int = 4,
     return summarise(outcome, 0, replay_command(config, name, seed), trace_path)
 
 
-@pytest.mark.parametrize("name", list(SCENARIOS))
+@pytest.mark.parametrize("name", DEFAULT_SCENARIOS)
 def test_every_scenario_recovers_and_holds_every_invariant(name, tmp_path):
     result = _trial(name, tmp_path)
     assert result.error is None
@@ -67,6 +67,22 @@ def test_the_supervisor_gives_up_past_the_restart_intensity(tmp_path):
     assert len(gave_up) == 1 and result.ok
     bypassed = [r for r in trace if r["kind"] == "bypassed"]
     assert bypassed and bypassed[-1]["pos"] == gave_up[0]["pos"]
+
+
+def test_a_slow_link_is_a_false_alarm_the_snapshot_counts_one_and_nothing_is_lost(tmp_path):
+    result = _trial("slow-link", tmp_path)
+    assert result.ok and result.snapshot_tokens == 1 and not result.rounds
+    trace = read_trace(str(tmp_path / "slow-link.jsonl"))
+    assert any(r["kind"] == "message_delayed" and r["message"] == "Token" for r in trace)
+    assert not any(r["kind"] in ("message_lost_by_link", "restarted") for r in trace)
+
+
+def test_reorder_link_is_an_expected_violation_of_consistent_snapshot(tmp_path):
+    assert "reorder-link" not in DEFAULT_SCENARIOS
+    assert SCENARIOS["reorder-link"].expect_violation == "consistent_snapshot"
+    result = _trial("reorder-link", tmp_path)
+    assert [v.split(":")[0] for v in result.violations] == ["consistent_snapshot"]
+    assert "marker overtook the token" in result.violations[0]
 
 
 def test_without_fencing_pause_holder_is_a_violation_the_checker_names(tmp_path):
