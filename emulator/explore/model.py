@@ -40,6 +40,19 @@ The world (all of it is in the state):
 * A pause: the node takes no step; the harness may bypass it (splice its
   neighbours together, rings of 3+) and rejoins it once resumed; a resumed
   bypassed node still reads what reached it and writes into its old link.
+* Link faults (the node runtime's link shim, ``--faults loss,duplicate,reorder,cut``):
+  ``loss`` removes the message at the head of a channel, ``duplicate`` also sends
+  it twice (besides a duplicate token appearing at a node), ``reorder`` swaps the
+  two messages at the head of a channel (the one fault that breaks FIFO), ``cut``
+  takes a node's right link down (what is already in the socket stays readable)
+  until the harness heals it with a fresh link.
+* With ``loss``, ``reorder`` or ``cut`` chosen, the harness may also take one
+  Chandy–Lamport snapshot while a token exists and the ring is whole: markers
+  travel rightwards with the other messages (tokens only ever travel right, so
+  the left channels carry nothing to count); the initiator records its incoming
+  channels until its marker comes home. When it does, the count must equal the
+  tokens that existed throughout (``consistent_snapshot``), unless something
+  changed the tokens or the wiring meanwhile (then there is no verdict).
 * The harness's election: when every node on the ring answers (up, not paused)
   and the tokens of the highest epoch a complete snapshot would count are not
   exactly one, it may start round ``rounds + 1`` at any non-empty subset of the
@@ -56,9 +69,10 @@ from typing import Iterable, Optional
 from emulator.records import (
     BYPASSED, CANDIDATE, CANDIDATE_DROPPED, CANDIDATE_FORWARDED, CANDIDATE_STALE,
     CANDIDATE_SWALLOWED, ELECTED, ELECTED_DROPPED, ELECTED_STALE, ELECTION_COMPLETE,
-    ELECTION_ROUND, ELECTION_STALE, FAULT, LEADER, LEADER_CONFLICT, MESSAGE_LOST,
-    NODE_EXITED, NODE_STARTED, PERSIST_EPOCH, REJOINED, RESTARTED, RESUMED, TOKEN_CREATED,
-    TOKEN_RECEIVED,
+    ELECTION_ROUND, ELECTION_STALE, FAULT, LEADER, LEADER_CONFLICT, MARKER_RECEIVED,
+    MESSAGE_LOST, NODE_EXITED, NODE_STARTED, PERSIST_EPOCH, REJOINED, RESTARTED, RESUMED,
+    REWIRED, SNAPSHOT_RESULT, SNAPSHOT_STARTED, TOKEN_CREATED, TOKEN_DROPPED, TOKEN_FENCED,
+    TOKEN_INJECTED, TOKEN_RECEIVED,
 )
 
 from ..protocol import (
@@ -68,13 +82,21 @@ from ..protocol import (
 )
 from ..protocol.election import Elector
 
-FAULTS = ("crash", "restart", "drop", "duplicate", "pause")
+FAULTS = ("crash", "restart", "drop", "duplicate", "pause", "loss", "reorder", "cut")
+# Faults of a link (a channel), not of a process: with any of them, snapshots are modelled.
+LINK_FAULTS = ("loss", "reorder", "cut")
 MUTATIONS = ("no-fencing", "forward-own-id", "duplicate-ids", "never-win")
 
 # Fields of a node tuple.
-ID, UP, PAUSED, OUT, PERSISTED, PROTO, TIMER, RLINK, CHANS, LEADS, CANDS = range(11)
+ID, UP, PAUSED, OUT, PERSISTED, PROTO, TIMER, RLINK, CHANS, LEADS, CANDS, SNAP, CUT = \
+    range(13)
+# A node's SNAP: not recorded, recorded, or the initiator recording its channels.
+UNRECORDED, RECORDED, INITIATOR = range(3)
 # Fields of the global tuple.
-G_ROUNDS, G_FAULTS, G_CREATED, G_INJECTED = range(4)
+G_ROUNDS, G_FAULTS, G_CREATED, G_INJECTED, G_SNAP = range(5)
+# G_SNAP: () before the snapshot; while it runs (counted epochs, tokens at its start);
+# DONE after it, or once the wiring changed or its marker was lost (no verdict).
+DONE = ("done",)
 
 # Reports of a step that changes nothing the invariants look at (no token taken,
 # passed or fenced, no leader made): what partial-order reduction may reorder.
@@ -82,13 +104,20 @@ INVISIBLE = frozenset((
     CANDIDATE_FORWARDED, CANDIDATE_SWALLOWED, CANDIDATE_DROPPED, CANDIDATE_STALE,
     ELECTED, ELECTED_STALE, ELECTED_DROPPED, ELECTION_STALE, ELECTION_COMPLETE))
 
+# Reports of a token made or destroyed (or a send into nothing): a snapshot running
+# then judges nothing.
+TOKEN_COUNT_CHANGES = frozenset((TOKEN_CREATED, TOKEN_INJECTED, TOKEN_FENCED, TOKEN_DROPPED,
+                                 MESSAGE_LOST))
+
 # Protocol fields: (epoch, held ((epoch, hop), ...), right_up, round, status, leader_id,
 #                   forwarded candidate IDs (sorted), announced)
 _NO_PROTO = ()
 
 # Actions that are the protocols' own moves (the rest are faults and the harness).
 PROTOCOL_ACTIONS = ("deliver", "timer")
-HARNESS_ACTIONS = ("elect", "repair", "bypass", "rejoin", "resume")
+HARNESS_ACTIONS = ("elect", "repair", "bypass", "rejoin", "resume", "snapshot", "heal")
+# Faults aimed at a channel: (kind, reader position, offset to its writer).
+CHANNEL_FAULTS = ("loss", "dupmsg", "reorder")
 
 
 class ForwardOwnIdElector(Elector):
@@ -163,6 +192,10 @@ class Config:
     @property
     def fencing(self) -> bool:
         return self.mutation != "no-fencing"
+
+    @property
+    def snapshots(self) -> bool:
+        return any(fault in LINK_FAULTS for fault in self.faults)
 
     @property
     def fault_free(self) -> bool:
@@ -271,6 +304,8 @@ def decode_message(encoded: tuple):
 def describe_message(encoded: tuple) -> str:
     if encoded[0] == "T":
         return f"Token(epoch {encoded[1]})"
+    if encoded[0] == "M":
+        return "Marker"
     if encoded[0] == "C":
         return f"Candidate(round {encoded[1]}, id {encoded[2]})"
     return f"Elected(round {encoded[1]}, leader id {encoded[2]})"
@@ -281,9 +316,9 @@ def describe_message(encoded: tuple) -> str:
 
 def initial_state(ids: Iterable[int]) -> tuple:
     """A new ring: every node up with epoch 0, linked to its right neighbour, no token."""
-    nodes = tuple((node_id, True, False, False, 0, fresh_protocol(0), False, 1, (), (), ())
-                  for node_id in ids)
-    return ((0, 0, 0, ()), nodes)
+    nodes = tuple((node_id, True, False, False, 0, fresh_protocol(0), False, 1, (), (), (),
+                   UNRECORDED, False) for node_id in ids)
+    return ((0, 0, 0, (), ()), nodes)
 
 
 def run_protocol(cfg: Config, node_id: int, proto: tuple, event, keep_hops: bool):
@@ -412,8 +447,10 @@ class Transition:
                 f"nothing on the ring stops it any more, it circulates forever"))
         target = self.target(pos)
         if target is None:
+            if encoded[0] == "M":
+                self.void_snapshot()
             self.note(pos, MESSAGE_LOST, {"side": "right", "message": {
-                "T": "Token", "C": "Candidate", "E": "Elected"}[encoded[0]]})
+                "T": "Token", "C": "Candidate", "E": "Elected", "M": "Marker"}[encoded[0]]})
             return
         reader = self.nodes[target]
         off = (target - pos) % self.n
@@ -423,6 +460,8 @@ class Transition:
 
     def on_report(self, pos: int, kind: str, fields: dict, epoch_before: int) -> None:
         self.note(pos, kind, fields)
+        if kind in TOKEN_COUNT_CHANGES:
+            self.void_snapshot()  # the tokens changed during it: no verdict
         if kind not in INVISIBLE:
             self.visible = True
         node = self.nodes[pos]
@@ -471,6 +510,11 @@ class Transition:
         else:
             del chans[off]
         node[CHANS] = tuple(sorted(chans.items()))
+        if head[0] == "M":
+            self.marker(pos)
+            return
+        if head[0] == "T" and node[SNAP] == INITIATOR:
+            self.count_in_snapshot([head[1]])  # in a channel the initiator records
         self.feed(pos, Received(Side.LEFT, decode_message(head)), delivered=head)
 
     def fire(self, pos: int) -> None:
@@ -485,12 +529,116 @@ class Transition:
         if self.nodes[pos][UP]:
             self.feed(pos, LinkUp(Side.RIGHT))
 
+    # --- link faults and the snapshot ------------------------------------------------
+
+    def channel(self, pos: int, off: int) -> list:
+        return list(dict(self.nodes[pos][CHANS])[off])
+
+    def set_channel(self, pos: int, off: int, queue: list) -> None:
+        chans = dict(self.nodes[pos][CHANS])
+        if queue:
+            chans[off] = tuple(queue)
+        else:
+            del chans[off]
+        self.nodes[pos][CHANS] = tuple(sorted(chans.items()))
+
+    def link_fault(self, kind: str, pos: int, off: int) -> None:
+        self.glob[G_FAULTS] += 1
+        queue = self.channel(pos, off)
+        writer = (pos - off) % self.n
+        self.note(writer, FAULT, {"fault": kind, "target_pos": writer, "to_pos": pos,
+                                  "message": describe_message(queue[0]), "signal": None})
+        if queue[0][0] in "TM" and kind != "reorder":
+            self.void_snapshot()  # a token lost or doubled, or a marker lost
+        if kind == "loss":
+            queue.pop(0)
+        elif kind == "dupmsg":
+            queue.insert(1, queue[0])
+            if queue[0][0] == "T":  # two tokens of that epoch now, on purpose
+                self.glob[G_INJECTED] = tuple(sorted(set(self.glob[G_INJECTED])
+                                                     | {queue[0][1]}))
+        else:
+            queue[0], queue[1] = queue[1], queue[0]
+        self.set_channel(pos, off, queue)
+
+    def cut(self, pos: int) -> None:
+        self.glob[G_FAULTS] += 1
+        self.note(pos, FAULT, {"fault": "cut", "target_pos": pos, "signal": None})
+        self.nodes[pos][CUT] = True
+        self.set_target(pos, None)
+        self.link_down(pos)
+        self.void_snapshot()
+
+    def heal(self, pos: int) -> None:
+        self.note(pos, REWIRED, {"side": "right", "healed": True})
+        self.nodes[pos][CUT] = False
+        self.set_target(pos, self.right_active(pos))
+        self.link_up(pos)
+        self.void_snapshot()
+
+    def all_tokens(self) -> tuple:
+        return tuple(sorted(token_epochs(self.state(), active_only=False)[0]))
+
+    def take_snapshot(self, pos: int) -> None:
+        self.note(pos, SNAPSHOT_STARTED, {"sid": [pos, 1]})
+        self.glob[G_SNAP] = ((), self.all_tokens())
+        self.nodes[pos][SNAP] = INITIATOR
+        self.record_local(pos)
+
+    def record_local(self, pos: int) -> None:
+        node = self.nodes[pos]
+        if node[SNAP] == UNRECORDED:
+            node[SNAP] = RECORDED
+        self.count_in_snapshot([e for e, _ in node[PROTO][1]])
+        self.send(pos, ("M",), None)
+
+    def count_in_snapshot(self, epochs: list) -> None:
+        counted, start = self.glob[G_SNAP]
+        self.glob[G_SNAP] = (tuple(sorted(counted + tuple(epochs))), start)
+
+    def void_snapshot(self) -> None:
+        """The wiring changed, or a marker was lost: no verdict; the snapshot is over
+        (what it would still count could grow without bound, and would judge nothing)."""
+        if self.glob[G_SNAP] and self.glob[G_SNAP] != DONE:
+            self.glob[G_SNAP] = DONE
+            for node in self.nodes:
+                node[SNAP] = UNRECORDED
+
+    def marker(self, pos: int) -> None:
+        node = self.nodes[pos]
+        if self.record:
+            initiator = next((p for p in range(self.n) if self.nodes[p][SNAP] == INITIATOR), 0)
+            self.note(pos, MARKER_RECEIVED, {"sid": [initiator, 1], "side": "left",
+                                             "first": node[SNAP] == UNRECORDED})
+        if not self.glob[G_SNAP] or self.glob[G_SNAP] == DONE:
+            return  # a duplicated marker after the snapshot: late, ignored
+        if node[SNAP] == UNRECORDED:
+            self.record_local(pos)
+        elif node[SNAP] == INITIATOR:
+            self.complete_snapshot(pos)
+
+    def complete_snapshot(self, pos: int) -> None:
+        counted, start = self.glob[G_SNAP]
+        self.glob[G_SNAP] = DONE
+        for node in self.nodes:
+            node[SNAP] = UNRECORDED
+        now = self.all_tokens()
+        self.note(pos, SNAPSHOT_RESULT, {"tokens": len(counted), "counted": list(counted),
+                                         "existing": list(now), "complete": True})
+        if start == now and counted != now:
+            self.violate("consistent_snapshot", (
+                f"the snapshot from {self.who(pos)} counted tokens of epochs "
+                f"{list(counted)} while tokens of epochs {list(now)} existed throughout: "
+                f"a marker and a token passed each other on a link (Chandy–Lamport "
+                f"needs FIFO channels)"))
+
     def crash(self, pos: int) -> None:
         node = self.nodes[pos]
         self.note(pos, NODE_EXITED, {"signal": "SIGKILL"})
         node[UP], node[PAUSED] = False, False
         node[PROTO], node[TIMER], node[RLINK] = _NO_PROTO, False, 0
         node[CHANS], node[CANDS] = (), ()        # what was in flight to it is gone
+        self.void_snapshot()
         for q in range(self.n):
             if q != pos and self.target(q) == pos:
                 self.set_target(q, None)
@@ -500,7 +648,8 @@ class Transition:
         node = self.nodes[pos]
         node[UP], node[PAUSED], node[OUT] = True, False, False
         node[PROTO], node[TIMER] = fresh_protocol(node[PERSISTED]), False
-        node[CHANS], node[CANDS] = (), ()
+        node[CHANS], node[CANDS], node[CUT] = (), (), False
+        self.void_snapshot()
         self.note(pos, NODE_STARTED, {"restart": True, "epoch": node[PERSISTED]})
         self.splice_in(pos)
 
@@ -518,6 +667,7 @@ class Transition:
             self.link_down(pos)
 
     def bypass(self, pos: int) -> None:
+        self.void_snapshot()
         node = self.nodes[pos]
         left, right = self.left_active(pos), self.right_active(pos)
         node[OUT] = True
@@ -532,6 +682,7 @@ class Transition:
                 self.link_down(left)
 
     def rejoin(self, pos: int) -> None:
+        self.void_snapshot()
         self.nodes[pos][OUT] = False
         self.note(pos, REJOINED, {})
         self.splice_in(pos)
@@ -562,6 +713,7 @@ class Transition:
             self.feed(pos, InjectToken())
         elif kind == "pause":
             self.nodes[pos][PAUSED] = True
+            self.void_snapshot()
         else:
             raise AssertionError(kind)
 
@@ -583,6 +735,14 @@ class Transition:
         elif kind == "resume":
             self.nodes[action[1]][PAUSED] = False
             self.note(action[1], RESUMED, {"signal": "SIGCONT"})
+        elif kind == "snapshot":
+            self.take_snapshot(action[1])
+        elif kind == "heal":
+            self.heal(action[1])
+        elif kind in CHANNEL_FAULTS:
+            self.link_fault(kind, action[1], action[2])
+        elif kind == "cut":
+            self.cut(action[1])
         else:
             self.fault(kind, action[1])
         self.check_state()
@@ -638,7 +798,7 @@ def snapshot_completes(state: tuple) -> bool:
 
 def election_in_flight(state: tuple) -> bool:
     """A candidate or announcement still on its way to a node of the ring."""
-    return any(m[0] != "T" for node in state[1] if not node[OUT]
+    return any(m[0] in "CE" for node in state[1] if not node[OUT]
                for _, queue in node[CHANS] for m in queue)
 
 
@@ -670,6 +830,7 @@ def enabled(cfg: Config, state: tuple) -> list[tuple]:
             actions.append(("rejoin", p))
         elif not node[UP] and not node[OUT]:
             actions.append(("repair", p))
+    actions += _link_harness_actions(cfg, state)
     if (glob[G_ROUNDS] < cfg.max_rounds and snapshot_completes(state) and token_lost(state)
             and (not cfg.patient or not election_in_flight(state))):
         ring = [p for p in range(n) if not nodes[p][OUT]]
@@ -690,6 +851,31 @@ def enabled(cfg: Config, state: tuple) -> list[tuple]:
                     actions.append((kind, p))
                 elif kind == "pause" and not node[PAUSED] and not node[OUT]:
                     actions.append((kind, p))
+                elif kind == "cut" and node[RLINK] and not node[OUT]:
+                    actions.append((kind, p))
+            for off, queue in node[CHANS]:
+                if "loss" in cfg.faults:
+                    actions.append(("loss", p, off))
+                if "duplicate" in cfg.faults:
+                    actions.append(("dupmsg", p, off))
+                if "reorder" in cfg.faults and len(queue) >= 2 and queue[0] != queue[1]:
+                    actions.append(("reorder", p, off))
+    return actions
+
+
+def _link_harness_actions(cfg: Config, state: tuple) -> list[tuple]:
+    """Heal a cut link; take the one snapshot (once a token exists, on a whole ring
+    where every node has one incoming channel: the model's markers travel only on
+    current links)."""
+    glob, nodes = state
+    actions = [("heal", p) for p, node in enumerate(nodes)
+               if node[CUT] and node[UP] and not node[OUT]]
+    if not cfg.snapshots or glob[G_SNAP] or not glob[G_CREATED]:
+        return actions
+    whole = all(node[UP] and not node[PAUSED] and not node[OUT] and not node[CUT]
+                and len(node[CHANS]) <= 1 for node in nodes)
+    if whole:
+        actions += [("snapshot", p) for p in range(len(nodes))]
     return actions
 
 
@@ -712,7 +898,7 @@ def ample_candidates(cfg: Config, state: tuple, actions: list[tuple]) -> list[tu
             continue
         p, off = action[1], action[2]
         node = nodes[p]
-        if dict(node[CHANS])[off][0][0] == "T":
+        if dict(node[CHANS])[off][0][0] in "TM":
             continue
         writer = (p - off) % n
         if any(q != writer and nodes[q][UP] and nodes[q][RLINK]

@@ -36,14 +36,16 @@ from . import model
 from .model import Config, Found, Step
 
 _KINDS = ("deliver", "timer", "elect", "repair", "bypass", "rejoin", "resume",
-          "crash", "restart", "drop", "duplicate", "pause")
+          "crash", "restart", "drop", "duplicate", "pause", "snapshot", "heal", "loss",
+          "dupmsg", "reorder", "cut")
+_ON_CHANNEL = ("deliver",) + model.CHANNEL_FAULTS  # actions with a channel offset
 
 
 def pack(action: tuple) -> int:
     kind = _KINDS.index(action[0])
     if action[0] == "elect":
         arg = sum(1 << p for p in action[1])
-    elif action[0] == "deliver":
+    elif action[0] in _ON_CHANNEL:
         arg = action[2]
     else:
         arg = 0
@@ -55,7 +57,7 @@ def unpack(code: int) -> tuple:
     kind, pos, arg = _KINDS[code >> 16], (code >> 8) & 0xFF, code & 0xFF
     if kind == "elect":
         return (kind, tuple(p for p in range(8) if arg >> p & 1))
-    if kind == "deliver":
+    if kind in _ON_CHANNEL:
         return (kind, pos, arg)
     return (kind, pos)
 
@@ -368,8 +370,20 @@ def describe_action(cfg: Config, state: tuple, action: tuple) -> str:
         chosen = action[1]
         return (f"harness: token lost, election round {state[0][model.G_ROUNDS] + 1} at "
                 f"positions {list(chosen)} (ids {[nodes[p][model.ID] for p in chosen]})")
+    if kind in model.CHANNEL_FAULTS:
+        p, off = action[1], action[2]
+        queue = dict(nodes[p][model.CHANS])[off]
+        link = f"link {(p - off) % cfg.n} -> {p}"
+        head = model.describe_message(queue[0])
+        if kind == "reorder":
+            return (f"FAULT: {link} reorders: {model.describe_message(queue[1])} "
+                    f"overtakes {head}")
+        return f"FAULT: {link} {'loses' if kind == 'loss' else 'duplicates'} {head}"
     p = action[1]
     return {
+        "snapshot": f"harness: snapshot from {who(p)} (it records, sends a marker right)",
+        "heal": f"harness: heal the cut right link of {who(p)} with a fresh link",
+        "cut": f"FAULT: cut the right link of {who(p)}",
         "repair": f"harness: restart dead {who(p)} (epoch from its state file)",
         "bypass": f"harness: bypass paused {who(p)}",
         "rejoin": f"harness: rejoin {who(p)}",

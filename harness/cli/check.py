@@ -22,6 +22,8 @@ EXIT_OK, EXIT_VIOLATION = 0, 1
 MAX_NODES = 5          # 5 only with --max-states
 INVARIANTS_CHECKED = ("single leader per round", "correct leader", "mutual exclusion",
                       "stale tokens fenced", "no message circulates forever")
+# With a link fault (loss, reorder, cut) the explorer also takes a snapshot.
+SNAPSHOT_CHECKED = "snapshots count the tokens that exist"
 
 
 def register(commands) -> None:
@@ -41,7 +43,11 @@ def register(commands) -> None:
                        help="one ID arrangement (relabelled 1..N by rank: only order "
                             "matters); default: every arrangement, up to rotation")
     check.add_argument("--faults", default="", metavar="LIST",
-                       help="comma-separated, from " + ",".join(FAULTS) + " (default none)")
+                       help="comma-separated, from " + ",".join(FAULTS) + " (default none); "
+                            "loss, reorder and cut are link faults (a message lost, two "
+                            "messages swapped, a right link cut until healed), duplicate "
+                            "also sends a message twice; with a link fault a "
+                            "Chandy-Lamport snapshot is modelled too")
     check.add_argument("--max-faults", type=integer("--max-faults", 0), default=1,
                        metavar="F", help="faults per execution (default 1)")
     check.add_argument("--max-rounds", type=integer("--max-rounds", 1), default=None,
@@ -117,7 +123,8 @@ def check_command(args: argparse.Namespace) -> int:
             count = write_trace(args.trace, trace.records(result))
             print(f"trace: {count} records written to {args.trace}")
         return EXIT_VIOLATION
-    checked = ", ".join(INVARIANTS_CHECKED)
+    checked = ", ".join(INVARIANTS_CHECKED
+                        + ((SNAPSHOT_CHECKED,) if result.cfg.snapshots else ()))
     if result.liveness_checked and result.complete:
         checked += "; every execution reaches one token, one leader"
     if not result.complete:

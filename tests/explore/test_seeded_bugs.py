@@ -1,6 +1,7 @@
 """The explorer finds the known bugs when they are put back (only inside its run)."""
 from __future__ import annotations
 
+import pytest
 
 from emulator.explore import explore, trace
 from emulator.protocol import NodeProtocol
@@ -96,3 +97,26 @@ def test_given_a_message_that_circulates_without_progress_then_the_cycle_check_f
     loop = result.trace[result.cycle_from:]
     assert loop and all(step.action[0] == "deliver" for step in loop)
     assert len(loop) % 3 == 0  # whole laps of the 3-node ring
+
+
+# --- link faults -----------------------------------------------------------------------
+
+
+def test_given_a_reordering_link_then_a_snapshot_misses_a_token():
+    """Chandy–Lamport assumes FIFO: with reorder, the shortest counterexample is a
+    marker overtaking the token, and the snapshot counts none of the token alive."""
+    result = explore(2, faults=("loss", "duplicate", "reorder", "cut"))
+    assert result.violation is not None
+    assert result.violation.invariant == "consistent_snapshot"
+    kinds = [step.action[0] for step in result.trace]
+    assert "reorder" in kinds and "snapshot" in kinds
+    assert kinds.index("snapshot") < kinds.index("reorder")
+    assert kinds.count("reorder") == 1 and not {"loss", "dupmsg", "cut"} & set(kinds)
+
+
+@pytest.mark.parametrize("faults", [("loss",), ("duplicate",), ("cut",),
+                                    ("loss", "duplicate", "cut")])
+def test_given_link_faults_that_keep_fifo_then_no_invariant_breaks(faults):
+    result = explore(2, faults=faults)
+    assert result.violation is None and result.complete
+    assert result.states > explore(2).states  # the faults really were injected
