@@ -32,7 +32,19 @@ def transport(section: dict) -> str:
     return (f"{table}\n\nPython a node runs per hop, in-process without I/O: protocol "
             f"{work['protocol_us']:.1f} µs, codec {work['codec_us']:.1f} µs, whole hop "
             f"{work['hop_work_us']:.1f} µs.\nGoal: ring hop <= {goal['target']}x the "
-            f"Connection hop: {ratios}: {'met' if goal['met'] else 'missed'}.")
+            f"Connection hop: {ratios}: {'met' if goal['met'] else 'missed'}."
+            + _link_shim_line(section.get("link_shim")))
+
+
+def _link_shim_line(shim: dict | None) -> str:
+    if not shim:
+        return ""
+    share = (f" = {100 * shim['share_of_hop']:.2f}% of the ring-of-one hop "
+             f"({shim['hop_us']:.1f} µs; goal <= 2%)" if "share_of_hop" in shim else "")
+    return (f"\nLink-fault hook on a link without a fault: {shim['hook_ns']:+.0f} ns per send "
+            f"({shim['hook']:.0f} ns through the hook, {shim['bare']:.0f} ns writing "
+            f"directly){share}; with the node's other link faulty "
+            f"{shim['other_side_faulty']:.0f} ns per send.")
 
 
 def elections(section: dict) -> str:

@@ -47,6 +47,7 @@ from emulator.runtime.node_process import node_main
 from emulator.records import TOKEN_RECEIVED
 
 from ..config import RingConfig
+from . import link_shim_cost
 from .rings import CPU_WINDOW_S, BenchRing
 from .stats import Summary, ratio
 
@@ -299,7 +300,14 @@ def measure(quick: bool, start_method: str) -> dict:
         for n, value in part["hop_us"].items():
             hop_medians[f"{n}{suffix}"] = value
         blocks = part["blocks"]
+    context = multiprocessing.get_context(start_method)
+    shim = link_shim_cost.measure(context, 100 if quick else 400)
+    lone = [r for r in rows if r["nodes"] == 1 and r.get("placement") == "2 CPUs"]
+    if lone:
+        shim["hop_us"] = lone[0]["hop_us"]["median"]
+        shim["share_of_hop"] = shim["hook_ns"] / 1e3 / shim["hop_us"]
     return {"rows": rows, "node_work": node_work_us(2000 if quick else 20000),
+            "link_shim": shim,
             "blocks": blocks, "hop_us": hop_medians, "placements": [p for p, _ in placements],
             "goal": {"target": GOAL_RATIO, "ratio_vs_connection": goal,
                      "met": all(r is not None and r <= GOAL_RATIO for r in goal.values())},
