@@ -28,6 +28,7 @@ from ..chaos.campaign import RECOVERY_DEADLINE_MS, play
 from ..cluster import Cluster
 from ..config import ConfigError, RingConfig
 from ..teach.diagram import parse_window, render_svg
+from ..teach.diagram import png as diagram_png
 from ..chaos.scenarios import DEADLINE_S, SCENARIOS, Scenario, ScenarioError, Trial
 from ..history import History, Narrator, Record
 from ..interrupts import Terminated, exit_status
@@ -238,6 +239,33 @@ def _add_drawing_options(parser: argparse.ArgumentParser) -> None:
                         help="draw only this stretch (ms since the first event)")
     parser.add_argument("--no-fold", dest="fold", action="store_false",
                         help="draw every lap (by default long quiet stretches are folded)")
+    parser.add_argument("--scale", type=_scale, default=1.0, metavar="FACTOR",
+                        help="enlarge the whole picture, e.g. 2 for a projector "
+                             "(0.25..8, default 1)")
+    parser.add_argument("--png", default=None, metavar="FILE.png",
+                        help="also write the picture as PNG (needs the png extra: "
+                             f"{diagram_png.INSTALL})")
+
+
+def _scale(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--scale {text!r} is not a number; need "
+                                         "0.25..8") from None
+    if not 0.25 <= value <= 8:   # also rejects nan
+        raise argparse.ArgumentTypeError(f"--scale {text} is out of range; need 0.25..8")
+    return value
+
+
+def _check_drawing_outputs(args: argparse.Namespace) -> None:
+    """Every output of a drawing is checked before any work starts."""
+    check_writable(args.out, "--out")
+    if args.png is not None:
+        if not diagram_png.available():
+            raise ConfigError(f"--png needs cairosvg, which is not installed: "
+                              f"{diagram_png.INSTALL}")
+        check_writable(args.png, "--png")
 
 
 def _window(args: argparse.Namespace):
@@ -260,7 +288,7 @@ def trace_command(args: argparse.Namespace) -> int:
                           f"{ring.start_method}): only fork children inherit descriptors")
     window = _window(args)
     trace_path = args.trace or os.path.splitext(args.out)[0] + ".jsonl"
-    check_writable(args.out, "--out")
+    _check_drawing_outputs(args)
     check_writable(trace_path, "--trace")
     sys.stderr.write(f"ringemu trace: {scenario.name}, seed {args.seed}, {ring.nodes} nodes, "
                      f"ids {list(ring.ids)}, fencing {'on' if ring.fencing else 'off'}"
@@ -282,9 +310,11 @@ def trace_command(args: argparse.Namespace) -> int:
     title = (f"{scenario.name} · seed {args.seed} · {ring.nodes} nodes"
              + ("" if ring.fencing else " · fencing OFF")
              + (" · deaths hidden (fork, inherited fds open)" if args.hidden_death else ""))
-    _write_diagram(outcome.records, args.out, title, window, args.fold)
+    _write_diagram(outcome.records, args, title, window)
     print(f"trace:   {trace_path}")
     print(f"diagram: {args.out}  (open it in a browser)")
+    if args.png:
+        print(f"png:     {args.png}")
     if outcome.interrupted is not None:
         return exit_status(outcome.interrupted)
     return EXIT_VIOLATION if outcome.violations else 0
@@ -292,22 +322,32 @@ def trace_command(args: argparse.Namespace) -> int:
 
 def diagram_command(args: argparse.Namespace) -> int:
     window = _window(args)
+    _check_drawing_outputs(args)
     records = read_trace(args.trace)
-    check_writable(args.out, "--out")
     title = args.title or os.path.basename(args.trace)
-    _write_diagram(records, args.out, title, window, args.fold)
+    _write_diagram(records, args, title, window)
     print(f"diagram: {args.out}  ({len(records)} events; open it in a browser)")
+    if args.png:
+        print(f"png:     {args.png}")
     return 0
 
 
-def _write_diagram(records: list[Record], path: str, title: str, window, fold: bool) -> None:
+def _write_diagram(records: list[Record], args: argparse.Namespace, title: str,
+                   window) -> None:
     try:
-        svg = render_svg(records, title=title, window_ms=window, fold=fold)
+        svg = render_svg(records, title=title, window_ms=window, fold=args.fold,
+                         scale=args.scale)
     except ValueError as bad:
         raise ConfigError(f"--window: {bad}" if window else str(bad)) from None
+    _replace(args.out, svg.encode("utf-8"))
+    if args.png:
+        _replace(args.png, diagram_png.svg_to_png(svg))
+
+
+def _replace(path: str, data: bytes) -> None:
     temporary = f"{path}.{os.getpid()}.tmp"
-    with open(temporary, "w", encoding="utf-8") as handle:
-        handle.write(svg)
+    with open(temporary, "wb") as handle:
+        handle.write(data)
     os.replace(temporary, path)
 
 

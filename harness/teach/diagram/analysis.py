@@ -1,0 +1,427 @@
+"""What a trace shows happened: messages, token holdings, process lives, snapshot
+cuts, stop and bypass bands, and the stretches worth folding away.
+
+Everything here is read from the records (DESIGN.md, "Trace"); nothing is assumed
+and nothing is drawn. The layout and the drawing take these facts as they are.
+
+A trace logs sends and receipts as separate events, so messages are paired up:
+each receipt takes the oldest unmatched send with the same contents (token epoch
+and hop, snapshot id and direction, round and candidate ID) from the nearest node
+upstream. Links are FIFO, so this is the send that produced it. A node reports a
+send before making it (``token_passed``, ``candidate_forwarded`` and ``elected``
+come before the bytes leave), so a send is never stamped after its receipt. A send
+that nothing received (its reader died, or was stopped and bypassed) stays
+unpaired; a token pass that failed (EPIPE) is paired with the ``token_returned``
+that gave the token back.
+"""
+from __future__ import annotations
+
+import statistics
+from collections import Counter, defaultdict, deque
+from dataclasses import dataclass, field
+from typing import Iterable
+
+from ... import invariants
+
+Record = dict
+
+MESSAGE_KINDS = ("token", "marker", "candidate", "elected")
+# The steps of a snapshot or an election: they come in bursts, far faster than the token.
+BURST_KINDS = frozenset(("snapshot_started", "marker_received", "snapshot_part", "candidate",
+                         "candidate_forwarded", "candidate_swallowed", "candidate_dropped",
+                         "candidate_stale", "leader", "elected", "election_complete",
+                         "elected_dropped", "elected_stale", "election_start"))
+_TOKEN_KINDS = ("token_received", "token_passed", "token_created", "token_injected",
+                "token_returned", "token_fenced", "token_dropped", "token_blocked")
+
+
+def candidate_id(record: Record) -> int:
+    """The candidate ID a ``candidate_*`` record is about (its ``id`` is the node's)."""
+    return record["candidate_id"]
+
+
+def sorted_records(records: Iterable[Record]) -> list[Record]:
+    """Time order (stable: one process's own events keep their order on a tie)."""
+    return sorted(records, key=lambda r: r["t_ns"])
+
+
+def positions(records: list[Record]) -> int:
+    return max((r["pos"] for r in records), default=-1) + 1
+
+
+def node_ids(records: list[Record]) -> dict[int, int]:
+    """Position -> node ID (fixed for a position across restarts)."""
+    ids: dict[int, Counter] = defaultdict(Counter)
+    for r in records:
+        ids[r["pos"]][r["id"]] += 1
+    return {pos: counts.most_common(1)[0][0] for pos, counts in ids.items()}
+
+
+def epochs(records: list[Record]) -> list[int]:
+    """Every token epoch the trace mentions, in order: the diagram colours by these."""
+    return sorted({r["epoch"] for r in records if r["kind"] in _TOKEN_KINDS})
+
+
+# --- messages ------------------------------------------------------------------------
+
+
+@dataclass
+class Message:
+    kind: str                 # token | marker | candidate | elected
+    src: int
+    sent_ns: int
+    direction: str            # "right" or "left": the way it travels round the ring
+    label: str                # what it carried, for tooltips and labels
+    dst: int | None = None
+    received_ns: int | None = None
+    outcome: str = "lost"     # received, forwarded, swallowed, fenced, home, returned, ...
+    epoch: int | None = None  # a token's epoch
+
+    @property
+    def delivered(self) -> bool:
+        return self.received_ns is not None
+
+
+class _Pending:
+    """Unmatched sends by contents; a receipt takes the nearest upstream, oldest first."""
+
+    def __init__(self, n: int) -> None:
+        self.n = max(n, 1)
+        self.by_key: dict[tuple, deque[Message]] = defaultdict(deque)
+
+    def add(self, key: tuple, message: Message) -> None:
+        self.by_key[key].append(message)
+
+    def take(self, key: tuple, pos: int, t_ns: int, partial: bool = False,
+             own: bool = False) -> Message | None:
+        """The send a receipt at ``pos`` takes (``own``: a send of ``pos`` itself that
+        came back, as a failed pass does)."""
+        keys = ([k for k in self.by_key if k[:len(key)] == key] if partial else [key])
+        best: tuple | None = None
+        for k in keys:
+            for message in self.by_key.get(k, ()):
+                if (message.src == pos) != own or message.sent_ns > t_ns:
+                    continue
+                rank = (self._distance(message, pos), message.sent_ns)
+                if best is None or rank < best[0]:
+                    best = (rank, k, message)
+        if best is None:
+            return None
+        _, k, message = best
+        self.by_key[k].remove(message)
+        return message
+
+    def _distance(self, message: Message, pos: int) -> int:
+        if message.direction == "right":
+            return (pos - message.src) % self.n
+        return (message.src - pos) % self.n
+
+
+def _announced_rounds(records: list[Record]) -> set[int]:
+    """Rounds whose leader sent an announcement (an Elected) round the ring."""
+    kinds = ("elected", "elected_dropped", "elected_stale")
+    rounds = {r["round"] for r in records if r["kind"] in kinds}
+    rounds |= {r["round"] for r in records
+               if r["kind"] == "election_stale" and r.get("message") == "Elected"}
+    # announce mode: election_complete comes later than leader, by an Elected's lap
+    leaders = {r["round"]: r["t_ns"] for r in records if r["kind"] == "leader"}
+    rounds |= {r["round"] for r in records if r["kind"] == "election_complete"
+               and r["round"] in leaders and r["t_ns"] > leaders[r["round"]]}
+    return rounds
+
+
+def _send_of(r: Record, ids: dict[int, int], announced: set[int]) -> list[tuple]:
+    """(key, Message) for every ring message record ``r`` says was sent."""
+    kind, pos, t = r["kind"], r["pos"], r["t_ns"]
+    if kind == "token_passed":
+        label = (f"token epoch {r['epoch']} hop {r['hop']}"
+                 + (" (hand-over)" if r.get("handover") else ""))
+        return [(("token", r["epoch"], r["hop"]),
+                 Message("token", pos, t, "right", label, epoch=r["epoch"]))]
+    if kind == "snapshot_started" or (kind == "marker_received" and r.get("first")):
+        sid = tuple(r["sid"])
+        return [(("marker", sid, way), Message("marker", pos, t, way,
+                                               f"marker {sid} going {way}"))
+                for way in ("right", "left")]
+    if kind in ("candidate", "candidate_forwarded"):
+        cid = ids.get(pos, r["id"]) if kind == "candidate" else candidate_id(r)
+        return [(("candidate", r["round"], cid),
+                 Message("candidate", pos, t, "right", f"candidate {cid} (round {r['round']})"))]
+    if kind == "leader" and r["round"] in announced or kind == "elected":
+        leader = r["leader_id"] if kind == "elected" else ids.get(pos, r["id"])
+        return [(("elected", r["round"], leader),
+                 Message("elected", pos, t, "right", f"elected {leader} (round {r['round']})"))]
+    return []
+
+
+_CANDIDATE_RECEIPTS = ("candidate_forwarded", "candidate_swallowed", "candidate_dropped",
+                       "candidate_stale")
+
+
+def _receipt_of(r: Record, ids: dict[int, int]) -> tuple | None:
+    """(key, outcome, partial, own) of the message record ``r`` says arrived."""
+    kind = r["kind"]
+    if kind in ("token_received", "token_fenced"):
+        return ("token", r["epoch"], r["hop"]), kind.split("_")[1], False, False
+    if kind == "token_returned":   # the pass of hop + 1 failed and came back
+        return ("token", r["epoch"], r["hop"] + 1), "returned", False, True
+    if kind == "marker_received":
+        outcome = "first" if r.get("first") else ("late" if r.get("late") else "received")
+        way = "right" if r["side"] == "left" else "left"
+        return ("marker", tuple(r["sid"]), way), outcome, False, False
+    if kind in _CANDIDATE_RECEIPTS:
+        return ("candidate", r["round"], candidate_id(r)), kind.split("_")[1], False, False
+    if kind == "leader":
+        return ("candidate", r["round"], ids.get(r["pos"], r["id"])), "home", False, False
+    if kind in ("elected", "election_complete", "elected_dropped"):
+        outcome = {"elected": "forwarded", "election_complete": "home"}.get(kind, "dropped")
+        return ("elected", r["round"], r["leader_id"]), outcome, False, False
+    if kind == "elected_stale":
+        return ("elected", r["round"]), "stale", True, False
+    if kind == "election_stale" and r.get("message") in ("Candidate", "Elected"):
+        return (r["message"].lower(), r["round"]), "stale", True, False
+    return None
+
+
+def pair_messages(ordered: list[Record]) -> list[Message]:
+    """Every ring message the time-ordered records show, paired send-to-receipt.
+
+    Sends first, all of them (a send is a fact of its own record), then every
+    receipt in time order takes its send."""
+    ids = node_ids(ordered)
+    announced = _announced_rounds(ordered)
+    pending = _Pending(positions(ordered))
+    messages: list[Message] = []
+    for r in ordered:
+        for key, message in _send_of(r, ids, announced):
+            messages.append(message)
+            pending.add(key, message)
+    for r in ordered:
+        receipt = _receipt_of(r, ids)
+        if receipt is None:
+            continue
+        key, outcome, partial, own = receipt
+        message = pending.take(key, r["pos"], r["t_ns"], partial, own)
+        if message is not None:
+            message.dst, message.received_ns, message.outcome = r["pos"], r["t_ns"], outcome
+    messages.sort(key=lambda m: m.sent_ns)
+    return messages
+
+
+def extract_messages(records: Iterable[Record]) -> list[Message]:
+    """Every ring message the trace shows, paired send-to-receipt, in send order."""
+    return pair_messages(sorted_records(records))
+
+
+# --- who held the token ---------------------------------------------------------------
+
+
+@dataclass
+class Hold:
+    pos: int
+    epoch: int
+    start_ns: int
+    end_ns: int | None = None
+    stale_from_ns: int | None = None  # a newer epoch was created while it was held
+
+
+def _one_pid_per_life(records: list[Record]) -> list[Record]:
+    """Records whose ``pid`` tells processes apart. The model checker's traces have
+    no processes (pid 0 everywhere): give each position a pid of its own, so that a
+    view keyed by pid (the checker's holdings) sees one node per position."""
+    if not any(r.get("pid") == 0 for r in records):
+        return records
+    return [dict(r, pid=-1 - r["pos"]) if r.get("pid") == 0 else r for r in records]
+
+
+def holdings(records: Iterable[Record]) -> list[Hold]:
+    """When each node held a token: the checker's holdings (one rule for both), each
+    marked stale from the moment a newer epoch was created while it was held."""
+    ordered = _one_pid_per_life(sorted_records(records))
+    created = sorted((r["t_ns"], r["epoch"]) for r in ordered if r["kind"] == "token_created")
+    holds = []
+    for h in invariants.holdings(ordered):
+        end = None if h.end_ns == float("inf") else int(h.end_ns)
+        hold = Hold(h.pos, h.epoch, h.start_ns, end)
+        hold.stale_from_ns = next(
+            (t for t, epoch in created if epoch > hold.epoch and t > hold.start_ns
+             and (end is None or t < end)), None)
+        holds.append(hold)
+    return sorted(holds, key=lambda h: h.start_ns)
+
+
+# --- process lives, bands, cuts ----------------------------------------------------------
+
+
+@dataclass
+class Life:
+    pos: int
+    pid: int
+    start_ns: int
+    end_ns: int | None = None
+    exitcode: int | None = None
+    killed_ns: int | None = None   # SIGKILL sent: from here to the reap it is dying/zombie
+
+
+def is_kill(r: Record) -> bool:
+    return r["kind"] == "fault" and (r.get("fault") == "SIGKILL"
+                                     or r.get("signal") in ("SIGKILL", 9))
+
+
+def is_stop(r: Record) -> bool:
+    return r["kind"] == "fault" and (r.get("fault") == "SIGSTOP"
+                                     or r.get("signal") in ("SIGSTOP", 19))
+
+
+def is_resume(r: Record) -> bool:
+    return (r["kind"] == "fault" and r.get("fault") == "SIGCONT") or r["kind"] == "resumed"
+
+
+def lives(records: list[Record]) -> list[Life]:
+    """One life per process: per (position, pid), and a new one when a position
+    starts again after it exited (the model checker's restarts keep pid 0)."""
+    found: list[Life] = []
+    current: dict[tuple, Life] = {}
+    for r in records:
+        pid = r.get("pid")
+        if pid is None or r["kind"] == "hygiene":
+            continue
+        key = (r["pos"], pid)
+        life = current.get(key)
+        if life is None or (life.end_ns is not None and r["kind"] == "node_started"):
+            life = current[key] = Life(r["pos"], pid, r["t_ns"])
+            found.append(life)
+        if r["kind"] == "node_exited":
+            life.end_ns, life.exitcode = r["t_ns"], r.get("exitcode")
+        elif is_kill(r) and life.killed_ns is None:
+            life.killed_ns = r["t_ns"]
+    return sorted(found, key=lambda life: life.start_ns)
+
+
+def bands(records: list[Record], start_test, end_test) -> list[tuple]:
+    """(pos, start_ns, end_ns or None) from a start record to the first end record."""
+    found, open_ = [], {}
+    for r in records:
+        pos = r["pos"]
+        if start_test(r) and pos not in open_:
+            open_[pos] = r["t_ns"]
+        elif end_test(r) and pos in open_:
+            found.append((pos, open_.pop(pos), r["t_ns"]))
+    found += [(pos, start, None) for pos, start in open_.items()]
+    return found
+
+
+def stop_bands(records: list[Record]) -> list[tuple]:
+    """SIGSTOP .. SIGCONT (or the exit), per position."""
+    return bands(records, is_stop, lambda r: is_resume(r) or r["kind"] == "node_exited")
+
+
+def bypass_bands(records: list[Record]) -> list[tuple]:
+    return bands(records, lambda r: r["kind"] == "bypassed",
+                 lambda r: r["kind"] in ("rejoined", "restarted"))
+
+
+@dataclass
+class Cut:
+    sid: tuple
+    points: dict[int, int] = field(default_factory=dict)   # pos -> when it recorded
+    result: Record | None = None
+    parts: dict[int, Record] = field(default_factory=dict)
+
+
+def cuts(records: list[Record]) -> list[Cut]:
+    found: dict[tuple, Cut] = {}
+    for r in records:
+        kind = r["kind"]
+        if kind not in ("snapshot_started", "marker_received", "snapshot_part",
+                        "snapshot_result"):
+            continue
+        cut = found.setdefault(tuple(r["sid"]), Cut(tuple(r["sid"])))
+        if kind == "snapshot_started" or (kind == "marker_received" and r.get("first")):
+            cut.points.setdefault(r["pos"], r["t_ns"])
+        elif kind == "snapshot_part":
+            cut.parts[r["pos"]] = r
+        else:
+            cut.result = r
+    return [c for c in found.values() if c.points]
+
+
+def shutdown_ns(records: list[Record]) -> float:
+    """When the orderly stop at the end began: the EOFs after it are not news."""
+    return min((r["t_ns"] for r in records if r["kind"] == "ring_stopping"
+                or (r["kind"] == "node_stopping" and r.get("reason") == "shutdown")),
+               default=float("inf"))
+
+
+# --- what to fold away ------------------------------------------------------------------
+
+
+@dataclass
+class Break:
+    """A stretch of time the picture leaves out, saying how much it hides."""
+    start_ns: int
+    end_ns: int
+    label: str
+    x0: float = 0.0
+    x1: float = 0.0
+
+
+def duration(ns: float) -> str:
+    ms = ns / 1e6
+    if ms >= 1000:
+        return f"{ms / 1000:.2f} s"
+    if ms >= 10:
+        return f"{ms:.0f} ms"
+    if ms >= 0.1:
+        return f"{ms:.1f} ms"
+    return f"{ns / 1e3:.0f} µs"
+
+
+_ROUTINE = ("token_passed", "token_received")
+
+
+def _fold_run(run: list[Record], keep_laps: int, min_laps: int) -> Break | None:
+    receipts = [i for i, r in enumerate(run) if r["kind"] == "token_received"]
+    lap = len({run[i]["pos"] for i in receipts}) or 1
+    if len(receipts) < (min_laps + 2 * keep_laps) * lap:
+        return None
+    first = receipts[keep_laps * lap - 1]
+    last = receipts[len(receipts) - keep_laps * lap]
+    # from just after a receipt to the pass that follows the last folded one
+    end = next((j for j in range(last, len(run)) if run[j]["kind"] == "token_passed"), None)
+    if end is None or run[end]["t_ns"] <= run[first]["t_ns"]:
+        return None
+    hops = sum(1 for r in run[first + 1:end] if r["kind"] == "token_received")
+    a, b = run[first]["t_ns"], run[end]["t_ns"]
+    return Break(a, b, f"{hops} hops in {duration(b - a)} folded")
+
+
+def fold_quiet_laps(records: list[Record], keep_laps: int = 1,
+                    min_laps: int = 4) -> list[Break]:
+    """Stretches where only the token moves, longer than ``min_laps`` laps: fold the
+    middle, keeping ``keep_laps`` at each end."""
+    folds: list[Break] = []
+    run: list[Record] = []
+    for r in list(records) + [{"kind": "end"}]:
+        if r["kind"] in _ROUTINE:
+            run.append(r)
+            continue
+        fold = _fold_run(run, keep_laps, min_laps) if run else None
+        if fold is not None:
+            folds.append(fold)
+        run = []
+    return folds
+
+
+def hop_ns(records: list[Record]) -> float:
+    """The token's rhythm: the median time between two passes (2 ms when none)."""
+    passes = [r["t_ns"] for r in records if r["kind"] == "token_passed"]
+    return statistics.median([b - a for a, b in zip(passes, passes[1:])] or [2e6]) or 2e6
+
+
+def silences(instants: list[int], folds: list[Break], threshold_ns: float) -> list[Break]:
+    """Every gap between two visible instants longer than ``threshold_ns``."""
+    folded = {(f.start_ns, f.end_ns) for f in folds}
+    return [Break(a, b, f"{duration(b - a)} of silence")
+            for a, b in zip(instants, instants[1:])
+            if b - a > threshold_ns and (a, b) not in folded]
