@@ -413,6 +413,24 @@ def fold_quiet_laps(records: list[Record], keep_laps: int = 1,
     return folds
 
 
+_STARTING = ("node_started", "link_handed", "rewired", "persist_epoch")
+
+
+def fold_startup(records: list[Record], threshold_ns: float) -> list[Break]:
+    """A ring that takes long to start (a big ring under spawn) has nothing to show
+    until its last node is up: fold the wait between the first and the last start."""
+    starts = []
+    for r in records:
+        if r["kind"] not in _STARTING:
+            break
+        if r["kind"] == "node_started":
+            starts.append(r["t_ns"])
+    if len(starts) < 3 or starts[-1] - starts[0] <= threshold_ns:
+        return []
+    a, b = starts[0], starts[-1]
+    return [Break(a, b, f"{len(starts)} nodes start in {duration(b - a)}")]
+
+
 def hop_ns(records: list[Record]) -> float:
     """The token's rhythm: the median time between two passes (2 ms when none)."""
     passes = [r["t_ns"] for r in records if r["kind"] == "token_passed"]

@@ -123,13 +123,13 @@ def _window(everything: list, window_ms) -> tuple[int, int, list]:
 
 def scene(everything: list, window_ms, fold: bool) -> Scene:
     lo, hi, view = _window(everything, window_ms)
-    folds = an.fold_quiet_laps(view) if fold else []
+    hop = an.hop_ns(view)
+    threshold = max(15e6, 4 * hop)   # only a silence of several hops is cut out
+    folds = (an.fold_startup(view, threshold) + an.fold_quiet_laps(view)) if fold else []
     shown = [r for r in view if not folded(folds, r["t_ns"])]
     instants = sorted({r["t_ns"] for r in shown} | ({lo, hi} if window_ms else set()))
     weights = Counter(r["t_ns"] for r in shown if r["kind"] in an.BURST_KINDS)
-    hop = an.hop_ns(view)
-    # only a silence of several hops is cut out
-    breaks = folds + an.silences(instants, folds, max(15e6, 4 * hop))
+    breaks = folds + an.silences(instants, folds, threshold)
     axis = build_axis(instants, weights, breaks, hop, LEFT)
     n = an.positions(everything)
     steps = all(r.get("pid") == 0 for r in everything)

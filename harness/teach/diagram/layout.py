@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import bisect
 import math
+import statistics
 from dataclasses import dataclass
 
 from .analysis import Break
@@ -78,10 +79,12 @@ def plan_segments(instants: list[int], weights: dict[int, int], breaks: list[Bre
     Everything else stays at zoom 1. Breaks are never inside a segment."""
     gaps = {(b.start_ns, b.end_ns) for b in breaks}
     zoomed: list[Segment] = []
-    for first, last, events in _bursts(sorted(weights), weights, hop_ns / 2):
+    moments = sorted(weights)
+    for first, last, events in _bursts(moments, weights, hop_ns):
         if events < BURST_EVENTS or last <= first:
             continue
-        need = events * PX_PER_EVENT / ((last - first) * px_per_ns)
+        need = max(events * PX_PER_EVENT / ((last - first) * px_per_ns),
+                   PX_PER_EVENT / (_median_gap(moments, first, last) * px_per_ns))
         if need < 3:
             continue
         zoom = min(MAX_ZOOM, 2 ** math.ceil(math.log2(need)))
@@ -92,6 +95,11 @@ def plan_segments(instants: list[int], weights: dict[int, int], breaks: list[Bre
         else:
             zoomed.append(Segment(first, last, zoom))
     return zoomed
+
+
+def _median_gap(moments: list[int], first: int, last: int) -> float:
+    inside = moments[bisect.bisect_left(moments, first):bisect.bisect_right(moments, last)]
+    return max(1.0, statistics.median(b - a for a, b in zip(inside, inside[1:])))
 
 
 def _break_between(a: int, b: int, gaps: set, instants: list[int]) -> bool:
@@ -281,6 +289,9 @@ def around(x: float, y: float, half: float = 5.0, size: float = 9.0,
         if level == 0:
             spots += [(x + half + 3, y + size * 0.3, "start"),
                       (x - half - 3, y + size * 0.3, "end")]
+    for shift in (16, 32):   # crowded: a little further along the line
+        spots += [(x + 2 + shift, above, "start"), (x + 2 + shift, below, "start"),
+                  (x - 2 - shift, above, "end"), (x - 2 - shift, below, "end")]
     return spots
 
 

@@ -10,6 +10,7 @@ from .marks import circle, cross, diamond, eof_symbol, fenced_symbol, square, st
 
 SIZE = 10.5
 ROW_H = 20
+MAX_COLUMNS = 6   # on a very wide picture the key stays together at the left
 
 
 def _arrow(name: str, cls: str, bar: bool = False) -> callable:
@@ -86,14 +87,17 @@ def legend_size(used: dict[str, None], epoch_colour, width: float) -> tuple[floa
     """(column width, rows) of the legend in ``width`` px."""
     entries = _entries(used, epoch_colour)
     col_w = max((30 + text_width(text, SIZE) + 18 for text, _ in entries), default=100)
-    per_row = max(1, int((width - 28) // col_w))
-    return col_w, -(-len(entries) // per_row)
+    return col_w, -(-len(entries) // _per_row(width, col_w))
+
+
+def _per_row(width: float, col_w: float) -> int:
+    return max(1, min(MAX_COLUMNS, int((width - 28) // col_w)))
 
 
 def draw_legend(used: dict[str, None], epoch_colour, x: float, y: float, width: float) -> str:
     entries = _entries(used, epoch_colour)
     col_w, _ = legend_size(used, epoch_colour, width)
-    per_row = max(1, int((width - 28) // col_w))
+    per_row = _per_row(width, col_w)
     parts = [f'<g class="legend" transform="translate({x:.1f},{y:.1f})">']
     for i, (text, symbol) in enumerate(entries):
         cx, cy = (i % per_row) * col_w, (i // per_row) * ROW_H
