@@ -3,12 +3,14 @@ from __future__ import annotations
 
 from tabulate import tabulate
 
+from emulator.records import NODE_STATS, TOKEN_CREATED, TOKEN_INJECTED, TOKEN_RECEIVED
+
 from .chaos.campaign import TrialResult
 from .cluster import Cluster
 from .history import History
 from .recovery import Recovery
 
-_HOLDING = ("token_received", "token_created", "token_injected")
+_HOLDING = (TOKEN_RECEIVED, TOKEN_CREATED, TOKEN_INJECTED)
 
 
 def node_table(cluster: Cluster, history: History) -> str:
@@ -19,7 +21,7 @@ def node_table(cluster: Cluster, history: History) -> str:
     roles: dict[int, str] = {}
     sent = {n.pos: 0 for n in cluster.nodes}
     received = {n.pos: 0 for n in cluster.nodes}
-    for record in history.of_kind("node_stats"):
+    for record in history.of_kind(NODE_STATS):
         roles[record["pos"]] = record["role"]
         sent[record["pos"]] += sum(record["sent"].values())
         received[record["pos"]] += sum(record["received"].values())

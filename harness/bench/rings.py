@@ -6,6 +6,8 @@ from typing import Callable
 
 import psutil
 
+from emulator.records import NODE_STARTED, TOKEN_RECEIVED
+
 from ..cluster import Cluster
 from ..config import RingConfig
 from ..history import History, Record
@@ -56,7 +58,7 @@ class BenchRing:
         started: set[int] = set()
 
         def done() -> bool:
-            started.update(r["pos"] for r in self.history.of_kind("node_started"))
+            started.update(r["pos"] for r in self.history.of_kind(NODE_STARTED))
             return len(started) == self.nodes
 
         if not self.cluster.wait_until(done, timeout_s):
@@ -92,7 +94,7 @@ class BenchRing:
         seen: list[tuple[int, int]] = []
 
         def listen(record: Record) -> None:
-            if record["kind"] == "token_received" and record["epoch"] == epoch:
+            if record["kind"] == TOKEN_RECEIVED and record["epoch"] == epoch:
                 seen.append((record["hop"], record["t_ns"]))
 
         self.history.subscribe(listen)

@@ -24,6 +24,10 @@ from typing import Callable, TextIO
 
 import psutil
 
+from emulator.records import (
+    FAULT, HYGIENE, NODE_EXITED, NODE_STOPPING, TOKEN_PASSED, TRIAL_END,
+)
+
 from .. import invariants
 from ..cluster import Cluster
 from ..config import RingConfig
@@ -163,7 +167,7 @@ def play(trial: Trial, scenario: Scenario) -> None:
     scenario.run(trial)
     trial.hops(len(cluster.active_positions()))
     final = orchestrator.snapshot()
-    cluster.note(final.sid.initiator, "trial_end",
+    cluster.note(final.sid.initiator, TRIAL_END,
                  active_positions=cluster.active_positions(),
                  final_epoch=orchestrator.epoch)
 
@@ -191,7 +195,7 @@ def run_trial(config: CampaignConfig, scenario: Scenario, trial_no: int,
     infrastructure = _infrastructure_pids()
     children = [c for c in me.children(recursive=True) if c.pid not in infrastructure]
     zombies = [c.pid for c in children if _is_zombie(c)]
-    cluster.note(0, "hygiene", leftover_pids=[c.pid for c in children], zombies=zombies,
+    cluster.note(0, HYGIENE, leftover_pids=[c.pid for c in children], zombies=zombies,
                  fds_before=fds_before, fds_after=me.num_fds() - (1 if trace_path else 0))
     history.close()
     _summarise(result, history, orchestrator, config)
@@ -208,7 +212,7 @@ def _is_zombie(process: psutil.Process) -> bool:
 def _summarise(result: TrialResult, history: History, orchestrator: Orchestrator,
                config: CampaignConfig) -> None:
     records = history.records
-    faults = [r for r in records if r["kind"] == "fault"]
+    faults = [r for r in records if r["kind"] == FAULT]
     result.faults = len(faults)
     after = [r for r in orchestrator.recoveries if r.cause != "bootstrap"]
     if after:
@@ -235,12 +239,12 @@ def _summarise(result: TrialResult, history: History, orchestrator: Orchestrator
 def _signal_notes(records: list[dict]) -> list[str]:
     """What a SIGTERMed node did that a SIGKILLed one cannot."""
     notes = []
-    for fault in (r for r in records if r["kind"] == "fault" and r["fault"] == "SIGTERM"):
-        goodbye = next((r for r in records if r["kind"] == "node_stopping"
+    for fault in (r for r in records if r["kind"] == FAULT and r["fault"] == "SIGTERM"):
+        goodbye = next((r for r in records if r["kind"] == NODE_STOPPING
                         and r["pid"] == fault["pid"]), None)
-        exited = next((r for r in records if r["kind"] == "node_exited"
+        exited = next((r for r in records if r["kind"] == NODE_EXITED
                        and r["pid"] == fault["pid"]), None)
-        handed = any(r["kind"] == "token_passed" and r.get("handover")
+        handed = any(r["kind"] == TOKEN_PASSED and r.get("handover")
                      and r["pid"] == fault["pid"] for r in records)
         if goodbye and exited:
             notes.append(

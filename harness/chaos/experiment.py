@@ -17,6 +17,8 @@ from dataclasses import dataclass
 
 from emulator.protocol import DropToken, InjectToken
 
+from emulator.records import FAULT
+
 from ..config import ARRANGEMENTS, ConfigError, arrange_ids, check_ids
 from .scenarios import Scenario, Trial
 
@@ -77,7 +79,7 @@ def _inject(trial: Trial, timed: TimedFault) -> None:
               "restart": cluster.restart, "bypass": cluster.bypass,
               "rejoin": cluster.rejoin}[timed.fault]
     if timed.fault in ("restart", "bypass", "rejoin"):
-        cluster.note(pos, "fault", fault=timed.fault, target_pos=pos, signal=None)
+        cluster.note(pos, FAULT, fault=timed.fault, target_pos=pos, signal=None)
     action(pos)
 
 

@@ -21,6 +21,11 @@ from typing import Callable
 
 from emulator.protocol import DropToken, InjectToken
 
+from emulator.records import (
+    CANDIDATE, ELECTION_ROUND, FAULT, LEADER, SNAPSHOT_STARTED, TOKEN_DROPPED,
+    TOKEN_FENCED, TOKEN_PASSED, TOKEN_RECEIVED,
+)
+
 from ..cluster import Cluster
 from ..history import History, Record
 from ..recovery import Orchestrator
@@ -59,7 +64,7 @@ class Trial:
         seen = [0]
 
         def count_hop(record: Record) -> None:
-            if record["kind"] == "token_received":
+            if record["kind"] == TOKEN_RECEIVED:
                 seen[0] += 1
 
         self.history.subscribe(count_hop)
@@ -100,7 +105,7 @@ class Trial:
     def note_fault(self, pos: int, name: str) -> None:
         """A fault the harness makes without a signal (drop, inject)."""
         node = self.cluster.nodes[pos]
-        self.cluster.note(pos, "fault", fault=name, target_pos=pos, signal=None,
+        self.cluster.note(pos, FAULT, fault=name, target_pos=pos, signal=None,
                           target_pid=node.pid)
 
     def catch_holder(self, attempts: int = 20) -> int:
@@ -133,9 +138,9 @@ class Trial:
             self.cluster.send(pos, DropToken())
             self.cluster.resume(pos)
             watch = self.history.watch(lambda r: r["pid"] == pid and r["kind"] in (
-                "token_dropped", "token_passed"), since=mark)
+                TOKEN_DROPPED, TOKEN_PASSED), since=mark)
             self.cluster.wait_until(watch.seen, DEADLINE_S)
-            if watch.found is not None and watch.found["kind"] == "token_dropped":
+            if watch.found is not None and watch.found["kind"] == TOKEN_DROPPED:
                 return pos
         raise ScenarioError(f"could not drop the token in {attempts} attempts")
 
@@ -183,7 +188,7 @@ def kill_in_flight(trial: Trial) -> None:
     sender = trial.catch_holder()
     receiver = trial.next_right(sender)
     trial.cluster.suspend(receiver)
-    passed = trial.history.watch(lambda r: r["kind"] == "token_passed"
+    passed = trial.history.watch(lambda r: r["kind"] == TOKEN_PASSED
                                  and r["pos"] == sender, since=len(trial.history.records))
     trial.cluster.resume(sender)
     # The send succeeds (the bytes sit in the stopped receiver's socket), then the
@@ -215,7 +220,7 @@ def kill_during_snapshot(trial: Trial) -> None:
         victim = (record["pos"] + victim_offset) % trial.nodes
         trial.cluster.kill(victim)
 
-    trial.on_first(lambda r: r["kind"] == "snapshot_started", kill_while_markers_fly)
+    trial.on_first(lambda r: r["kind"] == SNAPSHOT_STARTED, kill_while_markers_fly)
     trial.drop_at_holder()
     trial.until_recovered(count)
 
@@ -230,10 +235,10 @@ def kill_during_election(trial: Trial) -> None:
 
     def arm(round_record: Record) -> None:
         largest = max(round_record["candidate_ids"])
-        trial.on_first(lambda r: r["kind"] == "candidate" and r["id"] == largest
+        trial.on_first(lambda r: r["kind"] == CANDIDATE and r["id"] == largest
                        and r["round"] == round_record["round"], kill_largest_after_it_sent)
 
-    trial.on_first(lambda r: r["kind"] == "election_round", arm)
+    trial.on_first(lambda r: r["kind"] == ELECTION_ROUND, arm)
     trial.drop_at_holder()
     trial.until_recovered(count)
 
@@ -242,16 +247,16 @@ def kill_leader(trial: Trial) -> None:
     trial.hops(trial.rng.randint(1, trial.nodes))
     count = len(trial.orchestrator.recoveries)
     # Before regenerating (on the leader event) or after (once it passed the token).
-    trigger = trial.rng.choice(("leader", "token_passed"))
+    trigger = trial.rng.choice((LEADER, TOKEN_PASSED))
 
     def remember(record: Record) -> None:
-        if trigger == "leader":
+        if trigger == LEADER:
             trial.cluster.kill(record["pos"])
         else:
-            trial.on_first(lambda r: r["kind"] == "token_passed" and r["pos"] == record["pos"],
+            trial.on_first(lambda r: r["kind"] == TOKEN_PASSED and r["pos"] == record["pos"],
                            lambda r: trial.cluster.kill(r["pos"]))
 
-    trial.on_first(lambda r: r["kind"] == "leader", remember)
+    trial.on_first(lambda r: r["kind"] == LEADER, remember)
     trial.drop_at_holder()
     trial.until_recovered(count)
 
@@ -269,7 +274,7 @@ def pause_holder(trial: Trial) -> None:
                            what="the paused node to rejoin")
     # Its stale token is fenced at the next node, or (fencing off) lives on.
     trial.keep_alive_until(lambda: any(
-        r["kind"] in ("token_fenced", "token_received") and r["epoch"] < trial.orchestrator.epoch
+        r["kind"] in (TOKEN_FENCED, TOKEN_RECEIVED) and r["epoch"] < trial.orchestrator.epoch
         for r in trial.history.records[resumed:]), what="the stale token to resurface")
     trial.hops(2 * trial.nodes)
 

@@ -14,6 +14,7 @@ import sys
 from emulator.explore import FAULTS, MUTATIONS, explore, trace
 
 from ..config import ConfigError, parse_ids
+from ..tracefile import write_trace
 from .options import EXIT_BAD_INPUT, check_writable, integer
 
 EXIT_OK, EXIT_VIOLATION = 0, 1
@@ -112,8 +113,7 @@ def check_command(args: argparse.Namespace) -> int:
         for line in trace.render(result):
             print(line)
         if args.trace is not None:
-            with open(args.trace, "w", encoding="utf-8") as stream:
-                count = trace.write_jsonl(result, stream)
+            count = write_trace(args.trace, trace.records(result))
             print(f"trace: {count} records written to {args.trace}")
         return EXIT_VIOLATION
     checked = ", ".join(INVARIANTS_CHECKED)

@@ -14,7 +14,6 @@ that the neighbours never see.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import random
 import sys
@@ -22,6 +21,11 @@ import time
 from dataclasses import dataclass, field
 
 from tabulate import tabulate
+
+from emulator.records import (
+    FAULT, LINK_DOWN, LINK_RETIRED, NODE_EXITED, NODE_STOPPING, RECOVERED, RESTARTED,
+    SNAPSHOT_STARTED, TOKEN_BLOCKED, TOKEN_PASSED,
+)
 
 from .. import invariants
 from ..chaos.campaign import RECOVERY_DEADLINE_MS, play
@@ -35,6 +39,7 @@ from ..interrupts import Terminated, exit_status
 from .options import add_ring_options, candidates, check_writable, ring_config
 from ..recovery import Orchestrator, Recovery
 from ..report import recovery_table
+from ..tracefile import read_trace
 
 EXIT_VIOLATION = 1
 
@@ -66,7 +71,7 @@ def kill_next(trial: Trial) -> None:
     holder_pid = trial.cluster.nodes[holder].pid
     trial.cluster.resume(holder)
     trial.cluster.wait_until(lambda: any(
-        r["pid"] == holder_pid and r["kind"] in ("token_passed", "token_blocked")
+        r["pid"] == holder_pid and r["kind"] in (TOKEN_PASSED, TOKEN_BLOCKED)
         for r in trial.history.records[mark:]), DEADLINE_S)
     trial.keep_alive_until(lambda: trial.cluster.nodes[victim].running,
                            what=f"node {victim} restarted")
@@ -155,25 +160,25 @@ def fault_timeline(records: list[Record]) -> list[list[str]]:
     origin = ordered[0]["t_ns"]
     n = max(r["pos"] for r in ordered) + 1
     rows = []
-    for fault in (r for r in ordered if r["kind"] == "fault"):
+    for fault in (r for r in ordered if r["kind"] == FAULT):
         t, pos, pid = fault["t_ns"], fault["pos"], fault["pid"]
         neighbours = {(pos - 1) % n: "right", (pos + 1) % n: "left"}
         # link_retired is an EOF too: on the old link, when the new one came first
         eofs = [r for r in ordered if r["t_ns"] >= t
-                and r["kind"] in ("link_down", "link_retired")
+                and r["kind"] in (LINK_DOWN, LINK_RETIRED)
                 and neighbours.get(r["pos"]) == r.get("side")
                 and r["t_ns"] - t < 5e9 and not _orderly(r, ordered)]
         seen = {}
         for r in eofs:
             seen.setdefault(r["pos"], r)
         eof_text = ", ".join(f"p{p} {_ms(r, t)}" + (" (old link)" if r["kind"] ==
-                                                     "link_retired" else "")
+                                                     LINK_RETIRED else "")
                              for p, r in sorted(seen.items())) or "none"
-        exited = _after(ordered, t, lambda r: r["kind"] == "node_exited" and r["pid"] == pid
+        exited = _after(ordered, t, lambda r: r["kind"] == NODE_EXITED and r["pid"] == pid
                         and (r["exitcode"] != 0 or fault["fault"] in ("SIGKILL", "SIGTERM")))
-        restarted = _after(ordered, t, lambda r: r["kind"] == "restarted" and r["pos"] == pos)
-        snapshot = _after(ordered, t, lambda r: r["kind"] == "snapshot_started")
-        recovered = _after(ordered, t, lambda r: r["kind"] == "recovered"
+        restarted = _after(ordered, t, lambda r: r["kind"] == RESTARTED and r["pos"] == pos)
+        snapshot = _after(ordered, t, lambda r: r["kind"] == SNAPSHOT_STARTED)
+        recovered = _after(ordered, t, lambda r: r["kind"] == RECOVERED
                            and r.get("cause") != "bootstrap")
         exit_text = "-" if exited is None else (
             f"{_ms(exited, t)}: " + (exited.get("signal") or f"status {exited['exitcode']}"))
@@ -186,7 +191,7 @@ def fault_timeline(records: list[Record]) -> list[list[str]]:
 
 def _orderly(link_down: Record, ordered: list[Record]) -> bool:
     """A link_down during the orderly shutdown at the end is not news."""
-    return any(r["kind"] == "node_stopping" and r.get("reason") == "shutdown"
+    return any(r["kind"] == NODE_STOPPING and r.get("reason") == "shutdown"
                and r["t_ns"] <= link_down["t_ns"] for r in ordered)
 
 
@@ -349,32 +354,3 @@ def _replace(path: str, data: bytes) -> None:
     with open(temporary, "wb") as handle:
         handle.write(data)
     os.replace(temporary, path)
-
-
-_REQUIRED = ("t_ns", "pos", "id", "pid", "kind")
-
-
-def read_trace(path: str) -> list[Record]:
-    """A trace file's records, or one line saying what is wrong with it."""
-    try:
-        handle = open(path, encoding="utf-8")
-    except OSError as why:
-        raise ConfigError(f"trace {path!r} cannot be read: {why.strerror}") from None
-    records = []
-    with handle:
-        for number, line in enumerate(handle, 1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except ValueError:
-                raise ConfigError(f"trace {path!r} line {number} is not JSON; a trace is "
-                                  "one JSON object per line") from None
-            if (not isinstance(record, dict) or any(k not in record for k in _REQUIRED)
-                    or not all(isinstance(record[k], int) for k in ("t_ns", "pos"))):
-                raise ConfigError(f"trace {path!r} line {number} is not a trace record; "
-                                  "each needs " + ", ".join(_REQUIRED))
-            records.append(record)
-    if not records:
-        raise ConfigError(f"trace {path!r} has no records")
-    return records

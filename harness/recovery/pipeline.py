@@ -30,6 +30,13 @@ from dataclasses import asdict, dataclass, field
 from emulator.protocol import SnapshotId, StartElection, StartSnapshot
 from emulator.runtime.control import Scheduled
 
+from emulator.records import (
+    CANDIDATE, CANDIDATE_FORWARDED, ELECTED, ELECTION_COMPLETE, ELECTION_ROUND, LEADER,
+    NODE_EXITED, RECOVERED, RECOVERY_FAILED, ROUND_ABANDONED, SNAPSHOT_PART, SNAPSHOT_RESULT, SUPERVISOR_GAVE_UP,
+    TOKEN_CREATED, TOKEN_DROPPED, TOKEN_FENCED, TOKEN_INJECTED, TOKEN_PASSED,
+    TOKEN_RECEIVED, TOKEN_RETURNED,
+)
+
 from ..cluster import Cluster
 from ..history import History, Record
 
@@ -119,14 +126,14 @@ class Orchestrator:
 
     def _observe(self, r: Record) -> None:
         kind = r["kind"]
-        if kind in ("token_received", "token_created", "token_injected", "token_returned"):
+        if kind in (TOKEN_RECEIVED, TOKEN_CREATED, TOKEN_INJECTED, TOKEN_RETURNED):
             self.tokens_at[r["pos"]] = self.tokens_at.get(r["pos"], 0) + 1
-        elif kind in ("token_passed", "token_dropped", "token_fenced"):
+        elif kind in (TOKEN_PASSED, TOKEN_DROPPED, TOKEN_FENCED):
             if self.tokens_at.get(r["pos"], 0) > 0:
                 self.tokens_at[r["pos"]] -= 1
-        elif kind == "node_exited":
+        elif kind == NODE_EXITED:
             self.tokens_at[r["pos"]] = 0
-        if kind == "token_received":
+        if kind == TOKEN_RECEIVED:
             if r["epoch"] >= self.epoch:
                 now = r["t_ns"]
                 hops = r["hop"] - self._last_receipt_hop
@@ -141,20 +148,20 @@ class Orchestrator:
                 leader = self._leaders.get(r["epoch"])
                 if leader is not None and r["pos"] == leader["pos"] and r["hop"] > 0:
                     self._laps.setdefault(r["epoch"], r)
-        elif kind == "snapshot_part":
+        elif kind == SNAPSHOT_PART:
             self._parts.setdefault(tuple(r["sid"]), {})[r["pos"]] = r
-        elif kind == "leader":
+        elif kind == LEADER:
             self._leaders.setdefault(r["round"], r)
             if self.cluster.config.announce:  # the Elected message leaves the leader
                 self._count_sent(r["round"])
-        elif kind == "candidate":
+        elif kind == CANDIDATE:
             self._candidates.setdefault(r["round"], {})[r["pos"]] = r["id"]
             self._count_sent(r["round"])
-        elif kind in ("candidate_forwarded", "elected"):
+        elif kind in (CANDIDATE_FORWARDED, ELECTED):
             self._count_sent(r["round"])
-        elif kind == "election_complete":
+        elif kind == ELECTION_COMPLETE:
             self._completed_rounds.add(r["round"])
-        elif kind == "node_exited":
+        elif kind == NODE_EXITED:
             self._exits += 1
 
     # --- timeouts -------------------------------------------------------------------
@@ -213,7 +220,7 @@ class Orchestrator:
         self.last_progress_ns = time.monotonic_ns()
         self.recoveries.append(recovery)
         pos = recovery.leader_pos if recovery.leader_pos is not None else 0
-        self.cluster.note(pos, "recovered" if recovery.ok else "recovery_failed",
+        self.cluster.note(pos, RECOVERED if recovery.ok else RECOVERY_FAILED,
                           cause=cause, total_ms=recovery.total_ms,
                           epoch=recovery.epoch, rounds=recovery.rounds)
         return recovery
@@ -242,7 +249,7 @@ class Orchestrator:
                                 tokens=sum(1 for e in tokens if e == epoch), epoch=epoch,
                                 missing=missing,
                                 duration_ms=(time.monotonic_ns() - started) / 1e6)
-        self.cluster.note(initiator, "snapshot_result", sid=list(key), tokens=result.tokens,
+        self.cluster.note(initiator, SNAPSHOT_RESULT, sid=list(key), tokens=result.tokens,
                           epoch=epoch, complete=result.complete, missing=missing)
         return result
 
@@ -269,7 +276,7 @@ class Orchestrator:
         chosen = self._choose_candidates(live)
         ids = [self.cluster.nodes[p].node_id for p in chosen]
         recovery.candidate_ids = ids
-        self.cluster.note(chosen[0], "election_round", round=round_, candidate_pos=chosen,
+        self.cluster.note(chosen[0], ELECTION_ROUND, round=round_, candidate_pos=chosen,
                           candidate_ids=ids)
         started = time.monotonic_ns()
         # Arm every candidate first (a start far ahead), then fire them all for one
@@ -289,7 +296,7 @@ class Orchestrator:
         recovery.election_ms += (elected_ns - started) / 1e6
         if not won:
             recovery.election_messages += self._election_messages(round_)
-            self.cluster.note(chosen[0], "round_abandoned", round=round_,
+            self.cluster.note(chosen[0], ROUND_ABANDONED, round=round_,
                               reason="no leader in time" if round_ not in self._leaders
                               else "announcement did not come home")
             return False
@@ -346,7 +353,7 @@ class Orchestrator:
         recent = [t for t in self._restart_times.get(pos, []) if now - t < self.restart_window_s]
         if len(recent) >= self.max_restarts and len(self.cluster.active_positions()) > 2:
             self.given_up.add(pos)
-            self.cluster.note(pos, "supervisor_gave_up", restarts=len(recent),
+            self.cluster.note(pos, SUPERVISOR_GAVE_UP, restarts=len(recent),
                               window_s=self.restart_window_s)
             self.cluster.bypass(pos)
             return False

@@ -11,6 +11,7 @@ import pytest
 from harness.chaos.campaign import CampaignConfig, run_trial
 from harness.config import RingConfig
 from harness.chaos.scenarios import SCENARIOS
+from harness.tracefile import read_trace
 
 pytestmark = pytest.mark.real
 
@@ -30,7 +31,7 @@ def test_every_scenario_recovers_and_holds_every_invariant(name, tmp_path):
     assert result.error is None
     assert result.ok, result.violations
     assert result.faults >= 1
-    trace = [json.loads(line) for line in (tmp_path / f"{name}.jsonl").read_text().splitlines()]
+    trace = read_trace(str(tmp_path / f"{name}.jsonl"))
     assert trace[-1]["kind"] == "hygiene" and not trace[-1]["leftover_pids"]
     assert any(r["kind"] == "trial_end" for r in trace)
 
@@ -51,15 +52,13 @@ def test_a_duplicate_is_counted_two(tmp_path):
 def test_sigterm_hands_the_token_over_and_is_explained(tmp_path):
     result = _trial("terminate-holder", tmp_path)
     assert any("SIGTERM" in note and "143" in note for note in result.notes)
-    trace = [json.loads(line) for line in
-             (tmp_path / "terminate-holder.jsonl").read_text().splitlines()]
+    trace = read_trace(str(tmp_path / "terminate-holder.jsonl"))
     assert any(r["kind"] == "node_stopping" and r["reason"] == "SIGTERM" for r in trace)
 
 
 def test_the_supervisor_gives_up_past_the_restart_intensity(tmp_path):
     result = _trial("restart-storm", tmp_path)
-    trace = [json.loads(line) for line in
-             (tmp_path / "restart-storm.jsonl").read_text().splitlines()]
+    trace = read_trace(str(tmp_path / "restart-storm.jsonl"))
     gave_up = [r for r in trace if r["kind"] == "supervisor_gave_up"]
     assert len(gave_up) == 1 and result.ok
     bypassed = [r for r in trace if r["kind"] == "bypassed"]

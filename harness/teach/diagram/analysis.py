@@ -21,18 +21,22 @@ from collections import Counter, defaultdict, deque
 from dataclasses import dataclass, field
 from typing import Iterable
 
-from ... import invariants
+from emulator import records as kinds
+from emulator.records import holdings as schema_holdings
 
 Record = dict
 
-MESSAGE_KINDS = ("token", "marker", "candidate", "elected")
+# Messages are named as on the wire (emulator/protocol/messages.py): a message is not
+# a record kind, though its receipt and send are.
+TOKEN, MARKER, CANDIDATE, ELECTED = "Token", "Marker", "Candidate", "Elected"
+MESSAGE_KINDS = (TOKEN, MARKER, CANDIDATE, ELECTED)
 # The steps of a snapshot or an election: they come in bursts, far faster than the token.
-BURST_KINDS = frozenset(("snapshot_started", "marker_received", "snapshot_part", "candidate",
-                         "candidate_forwarded", "candidate_swallowed", "candidate_dropped",
-                         "candidate_stale", "leader", "elected", "election_complete",
-                         "elected_dropped", "elected_stale", "election_start"))
-_TOKEN_KINDS = ("token_received", "token_passed", "token_created", "token_injected",
-                "token_returned", "token_fenced", "token_dropped", "token_blocked")
+BURST_KINDS = frozenset((kinds.SNAPSHOT_STARTED, kinds.MARKER_RECEIVED, kinds.SNAPSHOT_PART, kinds.CANDIDATE,
+                         kinds.CANDIDATE_FORWARDED, kinds.CANDIDATE_SWALLOWED, kinds.CANDIDATE_DROPPED,
+                         kinds.CANDIDATE_STALE, kinds.LEADER, kinds.ELECTED, kinds.ELECTION_COMPLETE,
+                         kinds.ELECTED_DROPPED, kinds.ELECTED_STALE, kinds.ELECTION_START))
+_TOKEN_KINDS = (kinds.TOKEN_RECEIVED, kinds.TOKEN_PASSED, kinds.TOKEN_CREATED, kinds.TOKEN_INJECTED,
+                kinds.TOKEN_RETURNED, kinds.TOKEN_FENCED, kinds.TOKEN_DROPPED, kinds.TOKEN_BLOCKED)
 
 
 def candidate_id(record: Record) -> int:
@@ -67,7 +71,7 @@ def epochs(records: list[Record]) -> list[int]:
 
 @dataclass
 class Message:
-    kind: str                 # token | marker | candidate | elected
+    kind: str                 # one of MESSAGE_KINDS
     src: int
     sent_ns: int
     direction: str            # "right" or "left": the way it travels round the ring
@@ -119,13 +123,13 @@ class _Pending:
 
 def _announced_rounds(records: list[Record]) -> set[int]:
     """Rounds whose leader sent an announcement (an Elected) round the ring."""
-    kinds = ("elected", "elected_dropped", "elected_stale")
-    rounds = {r["round"] for r in records if r["kind"] in kinds}
+    announcing = (kinds.ELECTED, kinds.ELECTED_DROPPED, kinds.ELECTED_STALE)
+    rounds = {r["round"] for r in records if r["kind"] in announcing}
     rounds |= {r["round"] for r in records
-               if r["kind"] == "election_stale" and r.get("message") == "Elected"}
+               if r["kind"] == kinds.ELECTION_STALE and r.get("message") == "Elected"}
     # announce mode: election_complete comes later than leader, by an Elected's lap
-    leaders = {r["round"]: r["t_ns"] for r in records if r["kind"] == "leader"}
-    rounds |= {r["round"] for r in records if r["kind"] == "election_complete"
+    leaders = {r["round"]: r["t_ns"] for r in records if r["kind"] == kinds.LEADER}
+    rounds |= {r["round"] for r in records if r["kind"] == kinds.ELECTION_COMPLETE
                and r["round"] in leaders and r["t_ns"] > leaders[r["round"]]}
     return rounds
 
@@ -133,53 +137,53 @@ def _announced_rounds(records: list[Record]) -> set[int]:
 def _send_of(r: Record, ids: dict[int, int], announced: set[int]) -> list[tuple]:
     """(key, Message) for every ring message record ``r`` says was sent."""
     kind, pos, t = r["kind"], r["pos"], r["t_ns"]
-    if kind == "token_passed":
+    if kind == kinds.TOKEN_PASSED:
         label = (f"token epoch {r['epoch']} hop {r['hop']}"
                  + (" (hand-over)" if r.get("handover") else ""))
-        return [(("token", r["epoch"], r["hop"]),
-                 Message("token", pos, t, "right", label, epoch=r["epoch"]))]
-    if kind == "snapshot_started" or (kind == "marker_received" and r.get("first")):
+        return [((TOKEN, r["epoch"], r["hop"]),
+                 Message(TOKEN, pos, t, "right", label, epoch=r["epoch"]))]
+    if kind == kinds.SNAPSHOT_STARTED or (kind == kinds.MARKER_RECEIVED and r.get("first")):
         sid = tuple(r["sid"])
-        return [(("marker", sid, way), Message("marker", pos, t, way,
+        return [((MARKER, sid, way), Message(MARKER, pos, t, way,
                                                f"marker {sid} going {way}"))
                 for way in ("right", "left")]
-    if kind in ("candidate", "candidate_forwarded"):
-        cid = ids.get(pos, r["id"]) if kind == "candidate" else candidate_id(r)
-        return [(("candidate", r["round"], cid),
-                 Message("candidate", pos, t, "right", f"candidate {cid} (round {r['round']})"))]
-    if kind == "leader" and r["round"] in announced or kind == "elected":
-        leader = r["leader_id"] if kind == "elected" else ids.get(pos, r["id"])
-        return [(("elected", r["round"], leader),
-                 Message("elected", pos, t, "right", f"elected {leader} (round {r['round']})"))]
+    if kind in (kinds.CANDIDATE, kinds.CANDIDATE_FORWARDED):
+        cid = ids.get(pos, r["id"]) if kind == kinds.CANDIDATE else candidate_id(r)
+        return [((CANDIDATE, r["round"], cid),
+                 Message(CANDIDATE, pos, t, "right", f"candidate {cid} (round {r['round']})"))]
+    if kind == kinds.LEADER and r["round"] in announced or kind == kinds.ELECTED:
+        leader = r["leader_id"] if kind == kinds.ELECTED else ids.get(pos, r["id"])
+        return [((ELECTED, r["round"], leader),
+                 Message(ELECTED, pos, t, "right", f"elected {leader} (round {r['round']})"))]
     return []
 
 
-_CANDIDATE_RECEIPTS = ("candidate_forwarded", "candidate_swallowed", "candidate_dropped",
-                       "candidate_stale")
+_CANDIDATE_RECEIPTS = (kinds.CANDIDATE_FORWARDED, kinds.CANDIDATE_SWALLOWED, kinds.CANDIDATE_DROPPED,
+                       kinds.CANDIDATE_STALE)
 
 
 def _receipt_of(r: Record, ids: dict[int, int]) -> tuple | None:
     """(key, outcome, partial, own) of the message record ``r`` says arrived."""
     kind = r["kind"]
-    if kind in ("token_received", "token_fenced"):
-        return ("token", r["epoch"], r["hop"]), kind.split("_")[1], False, False
-    if kind == "token_returned":   # the pass of hop + 1 failed and came back
-        return ("token", r["epoch"], r["hop"] + 1), "returned", False, True
-    if kind == "marker_received":
+    if kind in (kinds.TOKEN_RECEIVED, kinds.TOKEN_FENCED):
+        return (TOKEN, r["epoch"], r["hop"]), kind.split("_")[1], False, False
+    if kind == kinds.TOKEN_RETURNED:   # the pass of hop + 1 failed and came back
+        return (TOKEN, r["epoch"], r["hop"] + 1), "returned", False, True
+    if kind == kinds.MARKER_RECEIVED:
         outcome = "first" if r.get("first") else ("late" if r.get("late") else "received")
         way = "right" if r["side"] == "left" else "left"
-        return ("marker", tuple(r["sid"]), way), outcome, False, False
+        return (MARKER, tuple(r["sid"]), way), outcome, False, False
     if kind in _CANDIDATE_RECEIPTS:
-        return ("candidate", r["round"], candidate_id(r)), kind.split("_")[1], False, False
-    if kind == "leader":
-        return ("candidate", r["round"], ids.get(r["pos"], r["id"])), "home", False, False
-    if kind in ("elected", "election_complete", "elected_dropped"):
-        outcome = {"elected": "forwarded", "election_complete": "home"}.get(kind, "dropped")
-        return ("elected", r["round"], r["leader_id"]), outcome, False, False
-    if kind == "elected_stale":
-        return ("elected", r["round"]), "stale", True, False
-    if kind == "election_stale" and r.get("message") in ("Candidate", "Elected"):
-        return (r["message"].lower(), r["round"]), "stale", True, False
+        return (CANDIDATE, r["round"], candidate_id(r)), kind.split("_")[1], False, False
+    if kind == kinds.LEADER:
+        return (CANDIDATE, r["round"], ids.get(r["pos"], r["id"])), "home", False, False
+    if kind in (kinds.ELECTED, kinds.ELECTION_COMPLETE, kinds.ELECTED_DROPPED):
+        outcome = {kinds.ELECTED: "forwarded", kinds.ELECTION_COMPLETE: "home"}.get(kind, "dropped")
+        return (ELECTED, r["round"], r["leader_id"]), outcome, False, False
+    if kind == kinds.ELECTED_STALE:
+        return (ELECTED, r["round"]), "stale", True, False
+    if kind == kinds.ELECTION_STALE and r.get("message") in ("Candidate", "Elected"):
+        return (r["message"], r["round"]), "stale", True, False
     return None
 
 
@@ -238,9 +242,9 @@ def holdings(records: Iterable[Record]) -> list[Hold]:
     """When each node held a token: the checker's holdings (one rule for both), each
     marked stale from the moment a newer epoch was created while it was held."""
     ordered = _one_pid_per_life(sorted_records(records))
-    created = sorted((r["t_ns"], r["epoch"]) for r in ordered if r["kind"] == "token_created")
+    created = sorted((r["t_ns"], r["epoch"]) for r in ordered if r["kind"] == kinds.TOKEN_CREATED)
     holds = []
-    for h in invariants.holdings(ordered):
+    for h in schema_holdings(ordered):
         end = None if h.end_ns == float("inf") else int(h.end_ns)
         hold = Hold(h.pos, h.epoch, h.start_ns, end)
         hold.stale_from_ns = next(
@@ -264,17 +268,17 @@ class Life:
 
 
 def is_kill(r: Record) -> bool:
-    return r["kind"] == "fault" and (r.get("fault") == "SIGKILL"
+    return r["kind"] == kinds.FAULT and (r.get("fault") == "SIGKILL"
                                      or r.get("signal") in ("SIGKILL", 9))
 
 
 def is_stop(r: Record) -> bool:
-    return r["kind"] == "fault" and (r.get("fault") == "SIGSTOP"
+    return r["kind"] == kinds.FAULT and (r.get("fault") == "SIGSTOP"
                                      or r.get("signal") in ("SIGSTOP", 19))
 
 
 def is_resume(r: Record) -> bool:
-    return (r["kind"] == "fault" and r.get("fault") == "SIGCONT") or r["kind"] == "resumed"
+    return (r["kind"] == kinds.FAULT and r.get("fault") == "SIGCONT") or r["kind"] == kinds.RESUMED
 
 
 def lives(records: list[Record]) -> list[Life]:
@@ -284,14 +288,14 @@ def lives(records: list[Record]) -> list[Life]:
     current: dict[tuple, Life] = {}
     for r in records:
         pid = r.get("pid")
-        if pid is None or r["kind"] == "hygiene":
+        if pid is None or r["kind"] == kinds.HYGIENE:
             continue
         key = (r["pos"], pid)
         life = current.get(key)
-        if life is None or (life.end_ns is not None and r["kind"] == "node_started"):
+        if life is None or (life.end_ns is not None and r["kind"] == kinds.NODE_STARTED):
             life = current[key] = Life(r["pos"], pid, r["t_ns"])
             found.append(life)
-        if r["kind"] == "node_exited":
+        if r["kind"] == kinds.NODE_EXITED:
             life.end_ns, life.exitcode = r["t_ns"], r.get("exitcode")
         elif is_kill(r) and life.killed_ns is None:
             life.killed_ns = r["t_ns"]
@@ -313,12 +317,12 @@ def bands(records: list[Record], start_test, end_test) -> list[tuple]:
 
 def stop_bands(records: list[Record]) -> list[tuple]:
     """SIGSTOP .. SIGCONT (or the exit), per position."""
-    return bands(records, is_stop, lambda r: is_resume(r) or r["kind"] == "node_exited")
+    return bands(records, is_stop, lambda r: is_resume(r) or r["kind"] == kinds.NODE_EXITED)
 
 
 def bypass_bands(records: list[Record]) -> list[tuple]:
-    return bands(records, lambda r: r["kind"] == "bypassed",
-                 lambda r: r["kind"] in ("rejoined", "restarted"))
+    return bands(records, lambda r: r["kind"] == kinds.BYPASSED,
+                 lambda r: r["kind"] in (kinds.REJOINED, kinds.RESTARTED))
 
 
 @dataclass
@@ -333,13 +337,13 @@ def cuts(records: list[Record]) -> list[Cut]:
     found: dict[tuple, Cut] = {}
     for r in records:
         kind = r["kind"]
-        if kind not in ("snapshot_started", "marker_received", "snapshot_part",
-                        "snapshot_result"):
+        if kind not in (kinds.SNAPSHOT_STARTED, kinds.MARKER_RECEIVED, kinds.SNAPSHOT_PART,
+                        kinds.SNAPSHOT_RESULT):
             continue
         cut = found.setdefault(tuple(r["sid"]), Cut(tuple(r["sid"])))
-        if kind == "snapshot_started" or (kind == "marker_received" and r.get("first")):
+        if kind == kinds.SNAPSHOT_STARTED or (kind == kinds.MARKER_RECEIVED and r.get("first")):
             cut.points.setdefault(r["pos"], r["t_ns"])
-        elif kind == "snapshot_part":
+        elif kind == kinds.SNAPSHOT_PART:
             cut.parts[r["pos"]] = r
         else:
             cut.result = r
@@ -348,8 +352,8 @@ def cuts(records: list[Record]) -> list[Cut]:
 
 def shutdown_ns(records: list[Record]) -> float:
     """When the orderly stop at the end began: the EOFs after it are not news."""
-    return min((r["t_ns"] for r in records if r["kind"] == "ring_stopping"
-                or (r["kind"] == "node_stopping" and r.get("reason") == "shutdown")),
+    return min((r["t_ns"] for r in records if r["kind"] == kinds.RING_STOPPING
+                or (r["kind"] == kinds.NODE_STOPPING and r.get("reason") == "shutdown")),
                default=float("inf"))
 
 
@@ -377,21 +381,21 @@ def duration(ns: float) -> str:
     return f"{ns / 1e3:.0f} µs"
 
 
-_ROUTINE = ("token_passed", "token_received")
+_ROUTINE = (kinds.TOKEN_PASSED, kinds.TOKEN_RECEIVED)
 
 
 def _fold_run(run: list[Record], keep_laps: int, min_laps: int) -> Break | None:
-    receipts = [i for i, r in enumerate(run) if r["kind"] == "token_received"]
+    receipts = [i for i, r in enumerate(run) if r["kind"] == kinds.TOKEN_RECEIVED]
     lap = len({run[i]["pos"] for i in receipts}) or 1
     if len(receipts) < (min_laps + 2 * keep_laps) * lap:
         return None
     first = receipts[keep_laps * lap - 1]
     last = receipts[len(receipts) - keep_laps * lap]
     # from just after a receipt to the pass that follows the last folded one
-    end = next((j for j in range(last, len(run)) if run[j]["kind"] == "token_passed"), None)
+    end = next((j for j in range(last, len(run)) if run[j]["kind"] == kinds.TOKEN_PASSED), None)
     if end is None or run[end]["t_ns"] <= run[first]["t_ns"]:
         return None
-    hops = sum(1 for r in run[first + 1:end] if r["kind"] == "token_received")
+    hops = sum(1 for r in run[first + 1:end] if r["kind"] == kinds.TOKEN_RECEIVED)
     a, b = run[first]["t_ns"], run[end]["t_ns"]
     return Break(a, b, f"{hops} hops in {duration(b - a)} folded")
 
@@ -413,7 +417,7 @@ def fold_quiet_laps(records: list[Record], keep_laps: int = 1,
     return folds
 
 
-_STARTING = ("node_started", "link_handed", "rewired", "persist_epoch")
+_STARTING = (kinds.NODE_STARTED, kinds.LINK_HANDED, kinds.REWIRED, kinds.PERSIST_EPOCH)
 
 
 def fold_startup(records: list[Record], threshold_ns: float) -> list[Break]:
@@ -423,7 +427,7 @@ def fold_startup(records: list[Record], threshold_ns: float) -> list[Break]:
     for r in records:
         if r["kind"] not in _STARTING:
             break
-        if r["kind"] == "node_started":
+        if r["kind"] == kinds.NODE_STARTED:
             starts.append(r["t_ns"])
     if len(starts) < 3 or starts[-1] - starts[0] <= threshold_ns:
         return []
@@ -433,7 +437,7 @@ def fold_startup(records: list[Record], threshold_ns: float) -> list[Break]:
 
 def hop_ns(records: list[Record]) -> float:
     """The token's rhythm: the median time between two passes (2 ms when none)."""
-    passes = [r["t_ns"] for r in records if r["kind"] == "token_passed"]
+    passes = [r["t_ns"] for r in records if r["kind"] == kinds.TOKEN_PASSED]
     return statistics.median([b - a for a, b in zip(passes, passes[1:])] or [2e6]) or 2e6
 
 

@@ -12,13 +12,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from html import escape
 
+from .analysis import CANDIDATE, ELECTED, MARKER
 from .layout import Box, Placer, Rows, TimeAxis
 
 COLOURS = {
-    "marker": "#8e44ad", "candidate": "#1f6fb4", "elected": "#2a9d3a",
+    MARKER: "#8e44ad", CANDIDATE: "#1f6fb4", ELECTED: "#2a9d3a",
     "stale": "#a0432a", "kill": "#d62728", "term": "#e8730c", "stop": "#9ecae1",
     "restart": "#2a9d3a", "eof": "#8b1a1a", "lost": "#b03a2e", "text": "#222",
-    "muted": "#666", "cut": "#6c2e8a", "leader": "#7a5c00", "stopband": "#21618c",
+    "muted": "#666", "cut": "#6c2e8a", "star": "#7a5c00", "stopband": "#21618c",
 }
 # One colour per token epoch, in order of the epochs the trace shows: two tokens
 # alive at once (fencing off) never look alike. Chosen apart from the message kinds.

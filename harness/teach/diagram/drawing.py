@@ -37,10 +37,10 @@ svg { font-family: 'DejaVu Sans', Verdana, Arial, sans-serif; }
 .hold.again { opacity: 0.3; stroke-dasharray: none; }
 .stale { stroke: #fff; stroke-width: 6; stroke-dasharray: 2 3; opacity: 0.75; }
 .msg line, .msg path, .key line { fill: none; stroke-width: 1.3; }
-.msg.marker line, .msg.marker path, .key.marker line { stroke: #8e44ad; stroke-width: 0.9;
+.msg.Marker line, .msg.Marker path, .key.Marker line { stroke: #8e44ad; stroke-width: 0.9;
   opacity: 0.75; }
-.msg.candidate line, .msg.candidate path, .key.candidate line { stroke: #1f6fb4; }
-.msg.elected line, .msg.elected path, .key.elected line { stroke: #2a9d3a; }
+.msg.Candidate line, .msg.Candidate path, .key.Candidate line { stroke: #1f6fb4; }
+.msg.Elected line, .msg.Elected path, .key.Elected line { stroke: #2a9d3a; }
 .msg.lost line, .key.lost line { stroke-dasharray: 3 2; stroke: #b03a2e; }
 .vanished { fill: #fff; stroke: #b03a2e; stroke-width: 1.4; }
 .returned { fill: none; stroke-width: 1.4; stroke-dasharray: 3 2; }
@@ -64,7 +64,7 @@ def _epoch_style() -> str:
     stylesheet rule could override."""
     rules = []
     for i, colour in enumerate(EPOCH_COLOURS):
-        rules.append(f".msg.token.ep{i} line, .msg.token.ep{i} path, .key.token.ep{i} line, "
+        rules.append(f".msg.Token.ep{i} line, .msg.Token.ep{i} path, .key.Token.ep{i} line, "
                      f".ep{i} .returned, .returned.key-token {{ stroke: {colour}; "
                      "stroke-width: 1.6; }")
         rules.append(f".hold.ep{i} {{ stroke: {colour}; }}")
@@ -244,7 +244,7 @@ def draw_lives(c: Canvas, s: Scene, lives: list) -> None:
         if end < s.lo or start > s.hi:
             continue
         y = s.rows.y(pos) - 5
-        c.use("bypassed")
+        c.use("bypass")
         c.add(f'<line class="bypassed" x1="{c.x(max(start, s.lo)):.1f}" y1="{y:.1f}" '
               f'x2="{c.x(min(end, s.hi)):.1f}" y2="{y:.1f}"><title>node {pos} bypassed: '
               f"outside the ring</title></line>")

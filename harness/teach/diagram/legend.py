@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from html import escape
 
+from .analysis import CANDIDATE, ELECTED, MARKER
 from .canvas import COLOURS, EPOCH_COLOURS
 from .layout import text_width
 from .marks import circle, cross, diamond, eof_symbol, fenced_symbol, square, star
@@ -20,10 +21,10 @@ def _arrow(name: str, cls: str, bar: bool = False) -> callable:
 
 
 _SYMBOLS = {
-    "marker": ("snapshot marker", _arrow("marker", "marker")),
-    "candidate": ("candidate ID", _arrow("candidate", "candidate")),
-    "elected": ("leader announcement", _arrow("elected", "elected")),
-    "bar": ("swallowed / dropped / fenced on arrival", _arrow("candidate", "candidate", True)),
+    MARKER: ("snapshot marker", _arrow(MARKER, MARKER)),
+    CANDIDATE: ("candidate ID", _arrow(CANDIDATE, CANDIDATE)),
+    ELECTED: ("leader announcement", _arrow(ELECTED, ELECTED)),
+    "bar": ("swallowed / dropped / fenced on arrival", _arrow(CANDIDATE, CANDIDATE, True)),
     "lost": ("sent, never received", lambda x, y: (
         f'<g class="key lost"><line x1="{x}" y1="{y - 4}" x2="{x + 16}" y2="{y + 3}"/></g>'
         f'<circle class="vanished" cx="{x + 19}" cy="{y + 4}" r="3"/>')),
@@ -38,10 +39,10 @@ _SYMBOLS = {
     "cut": ("snapshot cut", lambda x, y: (
         f'<line class="cut" x1="{x + 4}" y1="{y - 7}" x2="{x + 18}" y2="{y + 7}"/>')),
     "counted": ("a token the snapshot counted", lambda x, y: circle(
-        x + 12, y, 5.5, "#fff", COLOURS["marker"], 2)),
+        x + 12, y, 5.5, "#fff", COLOURS[MARKER], 2)),
     "kill": ("SIGKILL", lambda x, y: cross(x + 12, y, 5, "kill")),
     "term": ("SIGTERM", lambda x, y: cross(x + 12, y, 5, "term")),
-    "fault": ("other fault (named)", lambda x, y: square(x + 12, y, 4, COLOURS["kill"])),
+    "otherfault": ("other fault (named)", lambda x, y: square(x + 12, y, 4, COLOURS["kill"])),
     "stop": ("SIGSTOP .. SIGCONT", lambda x, y: (
         f'<rect class="stopband" x="{x}" y="{y - 7}" width="24" height="14"/>')),
     "reaping": ("killed, not yet reaped", lambda x, y: (
@@ -56,10 +57,10 @@ _SYMBOLS = {
     "fenced": ("stale token fenced", lambda x, y: fenced_symbol(x + 12, y)),
     "dropped": ("token dropped", lambda x, y: fenced_symbol(x + 12, y)),
     "blocked": ("kept: right link down", lambda x, y: square(x + 12, y, 3.5, EPOCH_COLOURS[0])),
-    "leader": ("leader", lambda x, y: (
-        f'<path d="{star(x + 12, y, 7)}" fill="#f2c12e" stroke="{COLOURS["leader"]}" '
+    "star": ("leader of a round", lambda x, y: (
+        f'<path d="{star(x + 12, y, 7)}" fill="#f2c12e" stroke="{COLOURS["star"]}" '
         'stroke-width="0.8"/>')),
-    "bypassed": ("bypassed (outside the ring)", lambda x, y: (
+    "bypass": ("bypassed (outside the ring)", lambda x, y: (
         f'<line class="bypassed" x1="{x}" y1="{y}" x2="{x + 24}" y2="{y}"/>')),
     "again": ("p0 drawn again below the last node", lambda x, y: (
         f'<line class="again" x1="{x}" y1="{y}" x2="{x + 24}" y2="{y}"/>')),
@@ -77,7 +78,7 @@ def _entries(used: dict[str, None], epoch_colour) -> list[tuple[str, callable]]:
             epoch = key.split(":", 1)[1]
             colour = epoch_colour(None if epoch == "None" else int(epoch))
             cls = f"ep{EPOCH_COLOURS.index(colour)}"
-            entries.append((f"token, epoch {epoch}", _arrow(f"token-{cls}", f"token {cls}")))
+            entries.append((f"token, epoch {epoch}", _arrow(f"token-{cls}", f"Token {cls}")))
         elif key in _SYMBOLS:
             entries.append(_SYMBOLS[key])
     return entries

@@ -9,6 +9,8 @@ from __future__ import annotations
 import math
 from html import escape
 
+from emulator import records as kinds
+
 from .analysis import Record, is_kill, is_resume, is_stop
 from .canvas import COLOURS, Canvas
 from .layout import around
@@ -88,7 +90,7 @@ def _fault(c: Canvas, r: Record, x: float, y: float) -> None:
     else:
         c.add(_group(r, square(x, y, 4, COLOURS["kill"])))
         c.obstacle(x, y, 5)
-        c.use("fault")
+        c.use("otherfault")
         c.label(FAULT, named, COLOURS["kill"], around(x, y, 4.5), c.row_area(r["pos"]), bold=True)
 
 
@@ -127,22 +129,22 @@ def _restarted(c: Canvas, r: Record, x: float, y: float) -> None:
     c.add(_group(r, circle(x, y, 4.5, COLOURS["restart"])))
     c.obstacle(x, y, 5.5)
     c.use("restart")
-    text = f"restart → pid {r['pid']}" if r.get("pid") else "restarted"
+    text = f"restart → pid {r['pid']}" if r.get("pid") else "restarted (new process)"
     c.label(CHANGE, text, COLOURS["restart"], around(x, y, 5.5), c.row_area(r["pos"]))
 
 
 def _leader(c: Canvas, r: Record, x: float, y: float) -> None:
-    c.add(_group(r, f'<path d="{star(x, y, 7)}" fill="#f2c12e" stroke="{COLOURS["leader"]}" '
+    c.add(_group(r, f'<path d="{star(x, y, 7)}" fill="#f2c12e" stroke="{COLOURS["star"]}" '
                     'stroke-width="0.8"/>'))
     c.obstacle(x, y, 7)
-    c.use("leader")
-    c.label(CHANGE, f"leader r{r['round']}", COLOURS["leader"], around(x, y, 7),
+    c.use("star")
+    c.label(CHANGE, f"leader r{r['round']}", COLOURS["star"], around(x, y, 7),
             c.row_area(r["pos"]), bold=True)
 
 
 def _token_created(c: Canvas, r: Record, x: float, y: float) -> None:
     colour = c.epoch_colour(r["epoch"])
-    injected = r["kind"] == "token_injected"
+    injected = r["kind"] == kinds.TOKEN_INJECTED
     c.add(_group(r, circle(x, y, 4.5, colour, COLOURS["kill"] if injected else "none")))
     c.obstacle(x, y, 5.5)
     c.use("injected" if injected else "created")
@@ -153,8 +155,8 @@ def _token_created(c: Canvas, r: Record, x: float, y: float) -> None:
 def _token_ended(c: Canvas, r: Record, x: float, y: float) -> None:
     c.add(_group(r, fenced_symbol(x, y)))
     c.obstacle(x, y, 5.5)
-    c.use("fenced" if r["kind"] == "token_fenced" else "dropped")
-    verb = "fenced" if r["kind"] == "token_fenced" else "dropped"
+    c.use("fenced" if r["kind"] == kinds.TOKEN_FENCED else "dropped")
+    verb = "fenced" if r["kind"] == kinds.TOKEN_FENCED else "dropped"
     c.label(TOKEN, f"{verb} e{r['epoch']}", COLOURS["stale"], around(x, y, 5.5),
             c.row_area(r["pos"]))
 
@@ -167,13 +169,15 @@ def _token_blocked(c: Canvas, r: Record, x: float, y: float) -> None:
     c.label(LINK, "kept: right link down", colour, around(x, y, 4.5), c.row_area(r["pos"]))
 
 
-_WORDS = {"bypassed": "bypassed", "rejoined": "rejoined", "supervisor_gave_up": "given up",
-          "bad_frame": "bad frame", "leader_conflict": "leader conflict"}
+# What the label says: the kind's own words unless named here.
+_WORDS = {kinds.BYPASSED: None, kinds.REJOINED: None, kinds.SUPERVISOR_GAVE_UP: "given up",
+          kinds.BAD_FRAME: None, kinds.LEADER_CONFLICT: None}
 
 
 def _worded(c: Canvas, r: Record, x: float, y: float) -> None:
     c.add(_group(r, f'<circle cx="{x:.1f}" cy="{y:.1f}" r="1.8" fill="#444"/>'))
-    c.label(NOTE, _WORDS[r["kind"]], "#444", around(x, y, 2), c.row_area(r["pos"]))
+    words = _WORDS[r["kind"]] or r["kind"].replace("_", " ")
+    c.label(NOTE, words, "#444", around(x, y, 2), c.row_area(r["pos"]))
 
 
 def _stopping(c: Canvas, r: Record, x: float, y: float) -> None:
@@ -183,11 +187,11 @@ def _stopping(c: Canvas, r: Record, x: float, y: float) -> None:
 
 
 _MARKS = {
-    "fault": _fault, "resumed": _fault, "link_down": _link_down, "link_retired": _link_down,
-    "message_lost": _message_lost, "node_exited": _exited, "restarted": _restarted,
-    "leader": _leader, "token_created": _token_created, "token_injected": _token_created,
-    "token_fenced": _token_ended, "token_dropped": _token_ended,
-    "token_blocked": _token_blocked, "node_stopping": _stopping,
+    kinds.FAULT: _fault, kinds.RESUMED: _fault, kinds.LINK_DOWN: _link_down, kinds.LINK_RETIRED: _link_down,
+    kinds.MESSAGE_LOST: _message_lost, kinds.NODE_EXITED: _exited, kinds.RESTARTED: _restarted,
+    kinds.LEADER: _leader, kinds.TOKEN_CREATED: _token_created, kinds.TOKEN_INJECTED: _token_created,
+    kinds.TOKEN_FENCED: _token_ended, kinds.TOKEN_DROPPED: _token_ended,
+    kinds.TOKEN_BLOCKED: _token_blocked, kinds.NODE_STOPPING: _stopping,
     **{kind: _worded for kind in _WORDS},
 }
 
@@ -205,13 +209,13 @@ def draw_marks(c: Canvas, view: list[Record]) -> None:
 def annotation(r: Record) -> str | None:
     """What the harness decided, for the lane above the rows."""
     kind = r["kind"]
-    if kind == "election_round":
+    if kind == kinds.ELECTION_ROUND:
         return f"round {r['round']}: candidates {','.join(map(str, r['candidate_ids']))}"
-    if kind == "recovered":
+    if kind == kinds.RECOVERED:
         return f"recovered ({r['cause']}) in {r['total_ms']:.0f} ms"
-    if kind == "recovery_failed":
+    if kind == kinds.RECOVERY_FAILED:
         return f"recovery FAILED ({r['cause']})"
-    if kind == "round_abandoned":
+    if kind == kinds.ROUND_ABANDONED:
         return f"round {r['round']} abandoned"
     if kind == "note" and isinstance(r.get("text"), str):
         return r["text"]   # a lesson's own remark

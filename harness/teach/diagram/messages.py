@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from html import escape
 
-from .analysis import MESSAGE_KINDS, Message
+from .analysis import CANDIDATE, MESSAGE_KINDS, TOKEN, Message
 from .canvas import COLOURS, EPOCH_COLOURS, Canvas
 from .layout import text_width
 
@@ -20,7 +20,7 @@ LABEL_PRIORITY = 7
 
 def defs() -> str:
     """Arrowheads and bars, one per message kind and token epoch colour."""
-    colours = {kind: COLOURS[kind] for kind in MESSAGE_KINDS if kind != "token"}
+    colours = {kind: COLOURS[kind] for kind in MESSAGE_KINDS if kind != TOKEN}
     colours.update({f"token-ep{i}": colour for i, colour in enumerate(EPOCH_COLOURS)})
     parts = ["<defs>"]
     for name, colour in colours.items():
@@ -37,11 +37,11 @@ def defs() -> str:
 
 
 def _marker_name(c: Canvas, m: Message) -> str:
-    return f"token-{c.epoch_class(m.epoch)}" if m.kind == "token" else m.kind
+    return f"token-{c.epoch_class(m.epoch)}" if m.kind == TOKEN else m.kind
 
 
 def _classes(c: Canvas, m: Message) -> str:
-    extra = f" {c.epoch_class(m.epoch)}" if m.kind == "token" else ""
+    extra = f" {c.epoch_class(m.epoch)}" if m.kind == TOKEN else ""
     return f"msg {m.kind}{extra}" + ("" if m.delivered else " lost")
 
 
@@ -102,7 +102,7 @@ def _arrow(c: Canvas, m: Message, x1: float) -> tuple[str, float, float, float, 
 def draw_message(c: Canvas, m: Message) -> None:
     x1 = c.x(m.sent_ns)
     y1 = c.rows.y(m.src)
-    c.use(f"token:{m.epoch}" if m.kind == "token" else m.kind)
+    c.use(f"token:{m.epoch}" if m.kind == TOKEN else m.kind)
     head = f'<g class="{_classes(c, m)}" data-outcome="{m.outcome}"><title>{_title(m)}</title>'
     if m.outcome == "returned":
         c.add(head + _returned(c, m, x1, y1) + "</g>")
@@ -112,13 +112,13 @@ def draw_message(c: Canvas, m: Message) -> None:
         return
     body, x1, y1, x2, y2 = _arrow(c, m, x1)
     c.add(head + body + "</g>")
-    if m.kind == "candidate":
+    if m.kind == CANDIDATE:
         text = m.label.split()[1]
         xm, ym = (x1 + x2) / 2, (y1 + y2) / 2
         half = text_width(text, 9, True) / 2
         spots = [(xm + 4, ym + 3, "start"), (xm - 4, ym + 3, "end"),
                  (xm + half + 4, ym - 6, "middle"), (xm - half - 4, ym + 12, "middle")]
-        c.label(LABEL_PRIORITY, text, COLOURS["candidate"], spots, c.plot, bold=True)
+        c.label(LABEL_PRIORITY, text, COLOURS[CANDIDATE], spots, c.plot, bold=True)
 
 
 def visible(m: Message, lo: int, hi: int, folded) -> bool:

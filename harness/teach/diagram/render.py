@@ -74,7 +74,7 @@ def _header(s: Scene, messages: list, title: str | None) -> tuple[str, str]:
     counts = Counter(m.kind for m in messages)
     lo_ms, hi_ms = round((s.lo - s.origin) / 1e6, 3), round((s.hi - s.origin) / 1e6, 3)
     subtitle = (f"{s.n} nodes · {len(s.view)} events · "
-                + ", ".join(f"{counts[k]} {k}" for k in an.MESSAGE_KINDS if counts[k])
+                + ", ".join(f"{counts[k]} {k.lower()}" for k in an.MESSAGE_KINDS if counts[k])
                 + f" messages · {s.when(lo_ms)} to {s.when(hi_ms)}"
                 + (" of the model checker's counterexample" if s.steps
                    else " after the first event")
