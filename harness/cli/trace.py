@@ -18,6 +18,7 @@ import os
 import random
 import sys
 import time
+from typing import Iterable
 from dataclasses import dataclass, field
 
 from tabulate import tabulate
@@ -39,7 +40,7 @@ from ..interrupts import Terminated, exit_status
 from .options import add_ring_options, candidates, check_writable, ring_config
 from ..recovery import Orchestrator, Recovery
 from ..report import recovery_table
-from ..tracefile import read_trace
+from ..tracefile import iter_trace
 
 EXIT_VIOLATION = 1
 
@@ -328,16 +329,28 @@ def trace_command(args: argparse.Namespace) -> int:
 def diagram_command(args: argparse.Namespace) -> int:
     window = _window(args)
     _check_drawing_outputs(args)
-    records = read_trace(args.trace)
+    counted = _Counted(iter_trace(args.trace))   # streamed: never held whole
     title = args.title or os.path.basename(args.trace)
-    _write_diagram(records, args, title, window)
-    print(f"diagram: {args.out}  ({len(records)} events; open it in a browser)")
+    _write_diagram(counted, args, title, window)
+    print(f"diagram: {args.out}  ({counted.count} events; open it in a browser)")
     if args.png:
         print(f"png:     {args.png}")
     return 0
 
 
-def _write_diagram(records: list[Record], args: argparse.Namespace, title: str,
+class _Counted:
+    """An iterable of records that counts them as they go by."""
+
+    def __init__(self, records) -> None:
+        self.records, self.count = records, 0
+
+    def __iter__(self):
+        for record in self.records:
+            self.count += 1
+            yield record
+
+
+def _write_diagram(records: Iterable[Record], args: argparse.Namespace, title: str,
                    window) -> None:
     try:
         svg = render_svg(records, title=title, window_ms=window, fold=args.fold,

@@ -13,7 +13,7 @@ from harness import invariants
 from harness.teach.diagram import (
     extract_messages, fold_quiet_laps, holdings, parse_window, render_svg,
 )
-from harness.teach.diagram.analysis import sorted_records
+from harness.teach.diagram.analysis import _fold_run, sorted_records, thin_quiet_laps
 from harness.teach.diagram.drawing import scene
 from harness.teach.diagram.layout import label_box
 from harness.tracefile import read_trace
@@ -264,7 +264,8 @@ def test_tokens_of_different_epochs_have_different_colours():
 
 def test_time_runs_at_one_scale_within_each_segment_and_every_change_is_marked():
     records = sorted_records(load("pause-holder.jsonl"))
-    s = scene(records, None, True)
+    kept, folds = thin_quiet_laps(records)
+    s = scene(kept, None, folds)
     axis = s.axis
     assert axis.segments, "the elections should be magnified"
     assert all(seg.zoom & (seg.zoom - 1) == 0 and seg.zoom > 1 for seg in axis.segments)
@@ -323,6 +324,31 @@ def test_long_quiet_stretches_fold_and_say_so():
     _, _, every, _ = parse(render_svg(records, fold=False))
     assert len(every) == 60 and len(folded) < 10
     assert "folded" in render_svg(records)
+
+
+def test_a_long_trace_streams_through_and_keeps_only_what_is_drawn():
+    """Fifty thousand hops of a quiet ring: the records stream through the folding,
+    which keeps a few laps (memory in proportion to the picture, not the trace), and
+    the fold is the one the whole stretch gives."""
+    def hops(count):
+        yield from _started(4)
+        t = 1.0
+        for hop in range(1, count + 1):
+            yield _r(t, (hop - 1) % 4, "token_passed", epoch=1, hop=hop)
+            yield _r(t + 0.1, hop % 4, "token_received", epoch=1, hop=hop)
+            t += 2.0
+    kept, folds = thin_quiet_laps(hops(50_000))
+    assert len(kept) < 200
+    whole = [r for r in hops(50_000) if r["kind"] != "node_started"]
+    assert [(f.start_ns, f.end_ns, f.label) for f in folds] == [
+        (f.start_ns, f.end_ns, f.label) for f in [_fold_run(whole, 1, 4)]]
+    assert int(folds[0].label.split()[0]) > 49_990   # all but a lap at each end
+    root, nodes, arrows, _ = parse(render_svg(hops(50_000)))
+    assert len(nodes) == 4 and len(arrows) < 40
+    # the holdings either side of the fold end where they really end
+    lines = [line for g in root.iter(f"{SVG}g") if "holds" in classes(g)
+             for line in g.iter(f"{SVG}line")]
+    assert all(float(line.get("x2")) - float(line.get("x1")) < 100 for line in lines)
 
 
 def test_a_picture_too_big_to_read_is_refused_with_advice():

@@ -16,6 +16,7 @@ that gave the token back.
 """
 from __future__ import annotations
 
+import heapq
 import statistics
 from collections import Counter, defaultdict, deque
 from dataclasses import dataclass, field
@@ -30,11 +31,13 @@ Record = dict
 # a record kind, though its receipt and send are.
 TOKEN, MARKER, CANDIDATE, ELECTED = "Token", "Marker", "Candidate", "Elected"
 MESSAGE_KINDS = (TOKEN, MARKER, CANDIDATE, ELECTED)
-# The steps of a snapshot or an election: they come in bursts, far faster than the token.
-BURST_KINDS = frozenset((kinds.SNAPSHOT_STARTED, kinds.MARKER_RECEIVED, kinds.SNAPSHOT_PART, kinds.CANDIDATE,
-                         kinds.CANDIDATE_FORWARDED, kinds.CANDIDATE_SWALLOWED, kinds.CANDIDATE_DROPPED,
-                         kinds.CANDIDATE_STALE, kinds.LEADER, kinds.ELECTED, kinds.ELECTION_COMPLETE,
-                         kinds.ELECTED_DROPPED, kinds.ELECTED_STALE, kinds.ELECTION_START))
+# The steps of a snapshot or an election that the picture draws: they come in bursts,
+# far faster than the token.
+BURST_KINDS = frozenset((kinds.SNAPSHOT_STARTED, kinds.MARKER_RECEIVED, kinds.CANDIDATE,
+                         kinds.CANDIDATE_FORWARDED, kinds.CANDIDATE_SWALLOWED,
+                         kinds.CANDIDATE_DROPPED, kinds.CANDIDATE_STALE, kinds.LEADER,
+                         kinds.ELECTED, kinds.ELECTION_COMPLETE, kinds.ELECTED_DROPPED,
+                         kinds.ELECTED_STALE))
 _TOKEN_KINDS = (kinds.TOKEN_RECEIVED, kinds.TOKEN_PASSED, kinds.TOKEN_CREATED, kinds.TOKEN_INJECTED,
                 kinds.TOKEN_RETURNED, kinds.TOKEN_FENCED, kinds.TOKEN_DROPPED, kinds.TOKEN_BLOCKED)
 
@@ -400,21 +403,103 @@ def _fold_run(run: list[Record], keep_laps: int, min_laps: int) -> Break | None:
     return Break(a, b, f"{hops} hops in {duration(b - a)} folded")
 
 
-def fold_quiet_laps(records: list[Record], keep_laps: int = 1,
+def fold_quiet_laps(records: Iterable[Record], keep_laps: int = 1,
                     min_laps: int = 4) -> list[Break]:
     """Stretches where only the token moves, longer than ``min_laps`` laps: fold the
     middle, keeping ``keep_laps`` at each end."""
+    return thin_quiet_laps(records, keep_laps, min_laps)[1]
+
+
+def thin_quiet_laps(records: Iterable[Record], keep_laps: int = 1, min_laps: int = 4,
+                    reorder: int = 8192) -> tuple[list[Record], list[Break]]:
+    """The records in time order without the middle of each long quiet stretch, and
+    the folds that stand for them. Records stream through: only a few laps of each
+    stretch are held at once, so a trace of any length costs memory in proportion to
+    what the picture shows. (The harness writes records nearly in time order; a
+    window of ``reorder`` records puts them in order.)"""
+    kept: list[Record] = []
     folds: list[Break] = []
-    run: list[Record] = []
-    for r in list(records) + [{"kind": "end"}]:
+    run: _Run | None = None
+    n = 2
+    for r in _time_ordered(records, reorder):
+        n = max(n, r["pos"] + 1)
         if r["kind"] in _ROUTINE:
-            run.append(r)
+            run = run or _Run(8 * n + 16)
+            run.add(r)
             continue
-        fold = _fold_run(run, keep_laps, min_laps) if run else None
-        if fold is not None:
-            folds.append(fold)
-        run = []
-    return folds
+        if run is not None:
+            run.close(kept, folds, keep_laps, min_laps, 2 * n + 2)
+            run = None
+        kept.append(r)
+    if run is not None:
+        run.close(kept, folds, keep_laps, min_laps, 2 * n + 2)
+    return kept, folds
+
+
+def _time_ordered(records: Iterable[Record], window: int):
+    heap: list[tuple[int, int, Record]] = []
+    for seq, r in enumerate(records):
+        heapq.heappush(heap, (r["t_ns"], seq, r))
+        if len(heap) > window:
+            yield heapq.heappop(heap)[2]
+    while heap:
+        yield heapq.heappop(heap)[2]
+
+
+class _Run:
+    """A stretch of token moves seen one record at a time: its first ``cap`` records,
+    its last ``cap``, and counts of everything between."""
+
+    def __init__(self, cap: int) -> None:
+        self.cap = cap
+        self.head: list[Record] = []
+        self.tail: deque[Record] = deque(maxlen=cap)
+        self.length = self.receipts = 0
+        self.positions: set[int] = set()
+
+    def add(self, r: Record) -> None:
+        self.length += 1
+        if r["kind"] == kinds.TOKEN_RECEIVED:
+            self.receipts += 1
+            self.positions.add(r["pos"])
+        (self.head if len(self.head) < self.cap else self.tail).append(r)
+
+    def close(self, kept: list, folds: list, keep_laps: int, min_laps: int,
+              margin: int) -> None:
+        """Append what the picture keeps of this stretch, and its fold if any. Around
+        each end of a fold ``margin`` records more are kept (hidden under it), so
+        that the holdings on either side begin and end where they really do."""
+        tail = list(self.tail)
+        if self.length == len(self.head) + len(tail):   # all of it is here
+            whole = self.head + tail
+            fold = _fold_run(whole, keep_laps, min_laps)
+            kept.extend(whole)
+            if fold is not None:
+                folds.append(fold)
+            return
+        lap = len(self.positions) or 1
+        first = _nth_receipt(self.head, keep_laps * lap)
+        last = _nth_receipt(tail[::-1], keep_laps * lap)
+        last = len(tail) - 1 - last
+        end = next((j for j in range(last, len(tail)) if tail[j]["kind"] == kinds.TOKEN_PASSED),
+                   len(tail) - 1)
+        after = sum(1 for r in tail[end:] if r["kind"] == kinds.TOKEN_RECEIVED)
+        hops = self.receipts - keep_laps * lap - after
+        a, b = self.head[first]["t_ns"], tail[end]["t_ns"]
+        folds.append(Break(a, b, f"{hops} hops in {duration(b - a)} folded"))
+        kept.extend(self.head[:first + margin + 1])
+        kept.extend(tail[max(0, end - margin):])
+
+
+def _nth_receipt(records: list[Record], count: int) -> int:
+    """The index of the ``count``-th token receipt in ``records`` (or the last one)."""
+    seen = 0
+    for i, r in enumerate(records):
+        if r["kind"] == kinds.TOKEN_RECEIVED:
+            seen += 1
+            if seen == count:
+                return i
+    return len(records) - 1
 
 
 _STARTING = (kinds.NODE_STARTED, kinds.LINK_HANDED, kinds.REWIRED, kinds.PERSIST_EPOCH)
@@ -429,7 +514,7 @@ def fold_startup(records: list[Record], threshold_ns: float) -> list[Break]:
             break
         if r["kind"] == kinds.NODE_STARTED:
             starts.append(r["t_ns"])
-    if len(starts) < 3 or starts[-1] - starts[0] <= threshold_ns:
+    if len(starts) < 3 or starts[-1] - starts[0] <= 2 * threshold_ns:
         return []
     a, b = starts[0], starts[-1]
     return [Break(a, b, f"{len(starts)} nodes start in {duration(b - a)}")]

@@ -121,12 +121,16 @@ def _window(everything: list, window_ms) -> tuple[int, int, list]:
     return min(lo, view[0]["t_ns"]), max(hi, view[-1]["t_ns"]), view
 
 
-def scene(everything: list, window_ms, fold: bool) -> Scene:
+def scene(everything: list, window_ms, folds: list, fold: bool = True) -> Scene:
+    """What to draw of the time-ordered records: the window, the folds (the quiet laps
+    ``folds`` found in the whole trace, clipped to the window; a slow start), the
+    silences cut out, the axis."""
     lo, hi, view = _window(everything, window_ms)
     hop = an.hop_ns(view)
     threshold = max(15e6, 4 * hop)   # only a silence of several hops is cut out
-    folds = (an.fold_startup(view, threshold) + an.fold_quiet_laps(view)) if fold else []
+    folds = _clipped(folds, lo, hi) + (an.fold_startup(view, threshold) if fold else [])
     shown = [r for r in view if not folded(folds, r["t_ns"])]
+    _refuse_a_smudge(shown, everything[0]["t_ns"], lo, view[-1]["t_ns"])
     instants = sorted({r["t_ns"] for r in shown} | ({lo, hi} if window_ms else set()))
     weights = Counter(r["t_ns"] for r in shown if r["kind"] in an.BURST_KINDS)
     breaks = folds + an.silences(instants, folds, threshold)
@@ -135,6 +139,22 @@ def scene(everything: list, window_ms, fold: bool) -> Scene:
     steps = all(r.get("pid") == 0 for r in everything)
     return Scene(everything, view, n, an.node_ids(everything), everything[0]["t_ns"], lo, hi,
                  folds, axis, Rows.for_ring(n, HEADER + 6), steps)
+
+
+def _clipped(folds: list, lo: int, hi: int) -> list:
+    return [an.Break(max(f.start_ns, lo), min(f.end_ns, hi), f.label) for f in folds
+            if f.end_ns > lo and f.start_ns < hi]
+
+
+def _refuse_a_smudge(shown: list, origin: int, lo: int, last: int) -> None:
+    """Say so, with the advice, rather than draw a picture nobody can read."""
+    if len(shown) <= MAX_ELEMENTS:
+        return
+    start_ms = (lo - origin) / 1e6
+    raise ValueError(
+        f"the picture would draw {len(shown)} events, too many to read; draw a stretch "
+        f"of it with --window START_MS:END_MS (the trace spans 0:{(last - origin) / 1e6:.0f}"
+        f" ms; e.g. --window {start_ms:.0f}:{start_ms + 500:.0f})")
 
 
 # --- layers ---------------------------------------------------------------------------------

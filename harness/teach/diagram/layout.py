@@ -22,7 +22,7 @@ HOP_PX = 24.0
 MIN_PLOT_PX, MAX_PLOT_PX = 760.0, 9000.0
 BREAK_PX = 34.0
 BURST_EVENTS = 6            # a cluster of fewer events is never magnified
-PX_PER_EVENT = 6.0          # what a burst needs to be legible
+PX_PER_EVENT = 4.0          # what a burst needs to be legible
 MAX_ZOOM = 64
 
 

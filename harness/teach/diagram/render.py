@@ -23,12 +23,16 @@ def render_svg(records: Iterable[an.Record], *, title: str | None = None,
                fold: bool = True, scale: float = 1.0) -> str:
     """The space-time diagram of ``records`` as a self-contained SVG document;
     ``scale`` enlarges the whole picture (for a projector)."""
-    everything = an.sorted_records(records)
+    if fold:   # streams: a long trace is never held whole, only what the picture shows
+        everything, folds = an.thin_quiet_laps(records)
+    elif window_ms is None:  # every record is drawn: past the limit, stop reading
+        everything, folds = an.sorted_records(_at_most(records, MAX_ELEMENTS)), []
+    else:
+        everything, folds = an.sorted_records(records), []
     if not everything:
         raise ValueError("the trace has no events")
-    s = scene(everything, window_ms, fold)
+    s = scene(everything, window_ms, folds, fold)
     messages = [m for m in an.pair_messages(everything) if visible(m, s.lo, s.hi, s.folded)]
-    _refuse_a_smudge(s, messages)
     plot = Box(LEFT - 4, HEADER, LEFT + s.axis.width + 16, s.rows.bottom)
     c = Canvas(s.axis, s.rows, plot, an.epochs(everything), s.lo, s.hi)
     c.shutdown_ns = an.shutdown_ns(everything)
@@ -38,16 +42,13 @@ def render_svg(records: Iterable[an.Record], *, title: str | None = None,
     return _document(c, s, header, scale)
 
 
-def _refuse_a_smudge(s: Scene, messages: list) -> None:
-    """Say so, with the advice, rather than draw a picture nobody can read."""
-    if len(messages) + len(s.view) <= MAX_ELEMENTS:
-        return
-    span_ms = (s.view[-1]["t_ns"] - s.origin) / 1e6
-    start_ms = (s.lo - s.origin) / 1e6
-    raise ValueError(
-        f"the picture would draw {len(messages)} messages and {len(s.view)} events, too "
-        f"many to read; draw a stretch of it with --window START_MS:END_MS (the trace "
-        f"spans 0:{span_ms:.0f} ms; e.g. --window {start_ms:.0f}:{start_ms + 500:.0f})")
+def _at_most(records: Iterable[an.Record], limit: int):
+    for count, record in enumerate(records, 1):
+        if count > limit:
+            raise ValueError(f"the picture would draw more than {limit} events, too many to "
+                             "read; fold the quiet laps (leave out --no-fold) or draw a "
+                             "stretch of it with --window START_MS:END_MS")
+        yield record
 
 
 def _draw_plot(c: Canvas, s: Scene, messages: list, node_lives: list) -> None:
