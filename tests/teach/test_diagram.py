@@ -345,10 +345,13 @@ def test_a_long_trace_streams_through_and_keeps_only_what_is_drawn():
     assert int(folds[0].label.split()[0]) > 49_990   # all but a lap at each end
     root, nodes, arrows, _ = parse(render_svg(hops(50_000)))
     assert len(nodes) == 4 and len(arrows) < 40
-    # the holdings either side of the fold end where they really end
+    # every holding either side of the fold ends where it really does: a hold that
+    # took the next pass as its own would be twice as long as a hop
     lines = [line for g in root.iter(f"{SVG}g") if "holds" in classes(g)
              for line in g.iter(f"{SVG}line")]
-    assert all(float(line.get("x2")) - float(line.get("x1")) < 100 for line in lines)
+    lengths = sorted(length for line in lines
+                     if (length := float(line.get("x2")) - float(line.get("x1"))) > 2)
+    assert lengths[-1] < 1.5 * lengths[len(lengths) // 2]
 
 
 def test_a_picture_too_big_to_read_is_refused_with_advice():

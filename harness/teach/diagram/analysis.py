@@ -487,8 +487,22 @@ class _Run:
         hops = self.receipts - keep_laps * lap - after
         a, b = self.head[first]["t_ns"], tail[end]["t_ns"]
         folds.append(Break(a, b, f"{hops} hops in {duration(b - a)} folded"))
-        kept.extend(self.head[:first + margin + 1])
+        kept.extend(_closed(self.head[:first + margin + 1]))
         kept.extend(tail[max(0, end - margin):])
+
+
+def _closed(records: list[Record]) -> list[Record]:
+    """``records`` without the receipts whose pass was folded away: a holding they
+    opened would stay open across the fold and take the next pass as its own."""
+    open_: dict[tuple, list[int]] = defaultdict(list)
+    for i, r in enumerate(records):
+        key = (r["pid"], r["epoch"])
+        if r["kind"] == kinds.TOKEN_RECEIVED:
+            open_[key].append(i)
+        elif open_[key]:
+            open_[key].pop(0)
+    dangling = {i for taken in open_.values() for i in taken}
+    return [r for i, r in enumerate(records) if i not in dangling]
 
 
 def _nth_receipt(records: list[Record], count: int) -> int:
