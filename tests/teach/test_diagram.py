@@ -15,6 +15,7 @@ from harness.teach.diagram import (
 )
 from harness.teach.diagram.analysis import _fold_run, sorted_records, thin_quiet_laps
 from harness.teach.diagram.drawing import scene
+from harness.teach.diagram import png
 from harness.teach.diagram.layout import label_box
 from harness.tracefile import read_trace
 
@@ -293,8 +294,10 @@ def test_scale_enlarges_the_picture_not_the_drawing():
 def test_a_png_keeps_the_labels():
     """cairosvg ignores paint-order: a halo drawn that way painted white over every
     label. Rendered to PNG, the red of the SIGKILL label must be there."""
-    cairosvg = pytest.importorskip("cairosvg")
-    image_module = pytest.importorskip("PIL.Image")
+    if not png.available():
+        pytest.skip("cairosvg or the cairo library is not installed")
+    import cairosvg
+    from PIL import Image as image_module   # a dependency of cairosvg
     records = _started(3) + [_r(1.0, 1, "fault", fault="SIGKILL", target_pos=1, signal=9),
                              _r(1.5, 1, "node_exited", exitcode=-9)]
     svg = render_svg(records)
@@ -303,8 +306,8 @@ def test_a_png_keeps_the_labels():
                  and t.text == "SIGKILL")
     box = label_box(float(label.get("x")), float(label.get("y")), "SIGKILL", 9,
                     label.get("text-anchor", "start"), True)
-    png = cairosvg.svg2png(bytestring=svg.encode())
-    image = image_module.open(io.BytesIO(png)).convert("RGB")
+    picture = cairosvg.svg2png(bytestring=svg.encode())
+    image = image_module.open(io.BytesIO(picture)).convert("RGB")
     reds = [image.getpixel((x, y)) for x in range(int(box.x0), int(box.x1))
             for y in range(int(box.y0), int(box.y1))]
     assert sum(1 for r, g, b in reds if r > 150 and g < 90 and b < 90) > 10

@@ -38,6 +38,34 @@ BURST_KINDS = frozenset((kinds.SNAPSHOT_STARTED, kinds.MARKER_RECEIVED, kinds.CA
                          kinds.CANDIDATE_DROPPED, kinds.CANDIDATE_STALE, kinds.LEADER,
                          kinds.ELECTED, kinds.ELECTION_COMPLETE, kinds.ELECTED_DROPPED,
                          kinds.ELECTED_STALE))
+_ROUND_STEPS = frozenset((kinds.ELECTION_START, kinds.CANDIDATE, kinds.CANDIDATE_FORWARDED,
+                          kinds.CANDIDATE_SWALLOWED, kinds.CANDIDATE_DROPPED, kinds.LEADER,
+                          kinds.ELECTED, kinds.ELECTION_COMPLETE, kinds.ELECTED_DROPPED))
+
+
+def episodes(records: list[Record]) -> list[tuple[int, int]]:
+    """(start, end) of each snapshot (its start to the harness's answer, or its last
+    marker) and each election round (its start to its completion, or its last step):
+    the bursts the picture magnifies. What arrives late or stale is not part of one."""
+    spans: dict[tuple, list[int]] = {}
+    answered: dict[tuple, int] = {}
+    for r in records:
+        kind = r["kind"]
+        if kind == kinds.SNAPSHOT_RESULT:
+            answered[("snapshot", tuple(r["sid"]))] = r["t_ns"]
+        elif kind == kinds.ELECTION_COMPLETE:
+            answered[("round", r["round"])] = r["t_ns"]
+        if kind in (kinds.SNAPSHOT_STARTED, kinds.MARKER_RECEIVED) and not r.get("late"):
+            key = ("snapshot", tuple(r["sid"]))
+        elif kind in _ROUND_STEPS:
+            key = ("round", r["round"])
+        else:
+            continue
+        span = spans.setdefault(key, [r["t_ns"], r["t_ns"]])
+        span[0], span[1] = min(span[0], r["t_ns"]), max(span[1], r["t_ns"])
+    return sorted((a, min(b, answered.get(key, b))) for key, (a, b) in spans.items())
+
+
 _TOKEN_KINDS = (kinds.TOKEN_RECEIVED, kinds.TOKEN_PASSED, kinds.TOKEN_CREATED, kinds.TOKEN_INJECTED,
                 kinds.TOKEN_RETURNED, kinds.TOKEN_FENCED, kinds.TOKEN_DROPPED, kinds.TOKEN_BLOCKED)
 

@@ -134,7 +134,7 @@ def scene(everything: list, window_ms, folds: list, fold: bool = True) -> Scene:
     instants = sorted({r["t_ns"] for r in shown} | ({lo, hi} if window_ms else set()))
     weights = Counter(r["t_ns"] for r in shown if r["kind"] in an.BURST_KINDS)
     breaks = folds + an.silences(instants, folds, threshold)
-    axis = build_axis(instants, weights, breaks, hop, LEFT)
+    axis = build_axis(instants, an.episodes(shown), weights, breaks, hop, LEFT)
     n = an.positions(everything)
     steps = all(r.get("pid") == 0 for r in everything)
     return Scene(everything, view, n, an.node_ids(everything), everything[0]["t_ns"], lo, hi,

@@ -24,6 +24,7 @@ BREAK_PX = 34.0
 BURST_EVENTS = 6            # a cluster of fewer events is never magnified
 PX_PER_EVENT = 4.0          # what a burst needs to be legible
 MAX_ZOOM = 64
+MAX_SEGMENT_PX = 1600.0
 
 
 def parse_window(text: str) -> tuple[float | None, float | None]:
@@ -59,52 +60,57 @@ class Segment:
     x1: float = 0.0
 
 
-def _bursts(instants: list[int], weights: dict[int, int], gap_ns: float) -> list[tuple]:
-    """(first, last, events) of each run of instants closer than ``gap_ns``."""
-    runs, start, count = [], 0, weights.get(instants[0], 1) if instants else 0
-    for i in range(1, len(instants) + 1):
-        if i == len(instants) or instants[i] - instants[i - 1] >= gap_ns:
-            runs.append((instants[start], instants[i - 1], count))
-            if i < len(instants):
-                start, count = i, weights.get(instants[i], 1)
-        else:
-            count += weights.get(instants[i], 1)
-    return runs
-
-
-def plan_segments(instants: list[int], weights: dict[int, int], breaks: list[Break],
-                  hop_ns: float, px_per_ns: float) -> list[Segment]:
-    """Magnified segments for the bursts of ``weights`` (instant -> how many events of a
-    snapshot or an election happen then): a power-of-two zoom each, merged when close.
-    Everything else stays at zoom 1. Breaks are never inside a segment."""
-    gaps = {(b.start_ns, b.end_ns) for b in breaks}
-    zoomed: list[Segment] = []
+def plan_segments(episodes: list[tuple[int, int]], weights: dict[int, int],
+                  breaks: list[Break], px_per_ns: float) -> list[Segment]:
+    """A magnified segment for each episode (a snapshot, an election round: its span
+    in time) that would be a smudge at the base scale, split where a break cuts it:
+    a power-of-two zoom each, neighbours merged when close. Everything else stays at
+    zoom 1. ``weights``: instant -> how many of the episodes' events happen then."""
     moments = sorted(weights)
-    for first, last, events in _bursts(moments, weights, hop_ns):
-        if events < BURST_EVENTS or last <= first:
+    pieces = sorted(piece for first, last in episodes
+                    for piece in _split_at_breaks(first, last, breaks))
+    zoomed: list[Segment] = []
+    for first, last in pieces:
+        zoom = _zoom(moments, weights, first, last, px_per_ns)
+        if zoom < 2:
             continue
-        need = max(events * PX_PER_EVENT / ((last - first) * px_per_ns),
-                   PX_PER_EVENT / (_median_gap(moments, first, last) * px_per_ns))
-        if need < 3:
-            continue
-        zoom = min(MAX_ZOOM, 2 ** math.ceil(math.log2(need)))
         previous = zoomed[-1] if zoomed else None
-        if previous and not _break_between(previous.end_ns, first, gaps, instants) and (
+        if previous and not _break_in(previous.end_ns, first, breaks) and (
                 first - previous.end_ns) * px_per_ns * max(zoom, previous.zoom) < 60:
-            previous.end_ns, previous.zoom = last, max(zoom, previous.zoom)
+            previous.end_ns = max(previous.end_ns, last)
+            previous.zoom = max(zoom, previous.zoom)
         else:
             zoomed.append(Segment(first, last, zoom))
     return zoomed
 
 
-def _median_gap(moments: list[int], first: int, last: int) -> float:
+def _split_at_breaks(first: int, last: int, breaks: list[Break]) -> list[tuple[int, int]]:
+    pieces = [(first, last)]
+    for b in breaks:
+        pieces = [part for a, c in pieces
+                  for part in ((a, min(c, b.start_ns)), (max(a, b.end_ns), c)) if part[1] > part[0]]
+    return pieces
+
+
+def _break_in(a: int, b: int, breaks: list[Break]) -> bool:
+    return any(a <= br.start_ns and br.end_ns <= b for br in breaks)
+
+
+def _zoom(moments: list[int], weights: dict[int, int], first: int, last: int,
+          px_per_ns: float) -> int:
+    """How much the stretch first..last needs magnifying (1: not at all)."""
     inside = moments[bisect.bisect_left(moments, first):bisect.bisect_right(moments, last)]
-    return max(1.0, statistics.median(b - a for a, b in zip(inside, inside[1:])))
-
-
-def _break_between(a: int, b: int, gaps: set, instants: list[int]) -> bool:
-    i, j = bisect.bisect_left(instants, a), bisect.bisect_left(instants, b)
-    return any((instants[k], instants[k + 1]) in gaps for k in range(i, j))
+    events = sum(weights[t] for t in inside)
+    if events < BURST_EVENTS or len(inside) < 2:
+        return 1
+    span_px = (last - first) * px_per_ns
+    median_gap = max(1.0, statistics.median(b - a for a, b in zip(inside, inside[1:])))
+    need = max(events * PX_PER_EVENT / span_px, PX_PER_EVENT / (median_gap * px_per_ns))
+    if need < 3:
+        return 1
+    room = MAX_SEGMENT_PX / span_px   # a magnified stretch still fits a screen or two
+    return int(min(MAX_ZOOM, 2 ** math.ceil(math.log2(need)),
+                   2 ** math.floor(math.log2(max(room, 1)))))
 
 
 class TimeAxis:
@@ -193,14 +199,14 @@ def tick_step(px_per_ms: float) -> float:
     return 1e6
 
 
-def build_axis(instants: list[int], weights: dict[int, int], breaks: list[Break],
-               hop_ns: float, x0: float) -> TimeAxis:
+def build_axis(instants: list[int], episodes: list[tuple[int, int]], weights: dict[int, int],
+               breaks: list[Break], hop_ns: float, x0: float) -> TimeAxis:
     """The axis at the token's scale (a hop ``HOP_PX`` wide), stretched or squeezed
     as a whole (never piece by piece) into MIN_PLOT_PX .. MAX_PLOT_PX."""
     px_per_ns = HOP_PX / hop_ns
     axis = None
     for _ in range(12):
-        segments = plan_segments(instants, weights, breaks, hop_ns, px_per_ns)
+        segments = plan_segments(episodes, weights, breaks, px_per_ns)
         axis = TimeAxis(instants, breaks, segments, x0, px_per_ns)
         stretch = axis.width - BREAK_PX * len(axis.breaks)
         if axis.width > MAX_PLOT_PX and stretch > 0:

@@ -5,13 +5,16 @@ the text, never ``paint-order``, which cairosvg ignores (it then paints the whit
 stroke over the letters)."""
 from __future__ import annotations
 
-import importlib.util
-
-INSTALL = "pip install 'ringemu[png]' (cairosvg)"
+INSTALL = "pip install 'ringemu[png]' (cairosvg, which needs the cairo library)"
 
 
 def available() -> bool:
-    return importlib.util.find_spec("cairosvg") is not None
+    """cairosvg is installed and finds the cairo library it binds to."""
+    try:
+        import cairosvg  # noqa: F401
+    except (ImportError, OSError):   # OSError: libcairo itself is missing
+        return False
+    return True
 
 
 def svg_to_png(svg: str) -> bytes:
