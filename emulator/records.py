@@ -77,6 +77,7 @@ REJOINED = "rejoined"                # left_pos, right_pos
 LINK_HANDED = "link_handed"          # side
 SUPERVISOR_GAVE_UP = "supervisor_gave_up"  # restarts, window_s
 RING_STOPPING = "ring_stopping"      # the orderly stop begins: the EOFs after it are its own
+NOTE = "note"                        # text: a remark a lesson script records
 
 # --- recovery pipeline (harness) ------------------------------------------------------
 ELECTION_ROUND = "election_round"    # round, candidate_pos, candidate_ids

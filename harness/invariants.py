@@ -48,6 +48,9 @@ from emulator.records import (
 )
 
 
+# Invariant 6: a token must circulate this soon after the last fault.
+RECOVERY_DEADLINE_MS = 10_000.0
+
 INVARIANTS = ("single_leader", "correct_leader", "mutual_exclusion", "one_token",
               "termination", "liveness", "hygiene")
 
@@ -60,7 +63,7 @@ class Violation:
 
 
 def check(records: list[Record], *, nodes: int,
-          recovery_deadline_ms: float) -> list[Violation]:
+          recovery_deadline_ms: float = RECOVERY_DEADLINE_MS) -> list[Violation]:
     """Every invariant over one trial's history; an empty list means a clean trial."""
     return (check_single_leader(records)
             + check_correct_leader(records)

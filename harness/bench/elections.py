@@ -80,7 +80,7 @@ def _round_facts(ring: BenchRing, round_: int, sends: list[tuple[int, int]]) -> 
     records = [r for r in ring.history.records if r.get("round") == round_]
     at_ns = sends[0][1] if sends else None
     decided = [r["t_ns"] for r in records if r["kind"] == ELECTION_ROUND]
-    return {"messages": ring.orchestrator._election_messages(round_),
+    return {"messages": ring.view.messages_sent.get(round_, 0),
             "candidates_started": sum(r["kind"] == CANDIDATE for r in records),
             "lead_ms": (at_ns - decided[0]) / 1e6 if decided and at_ns else None,
             "sends_late": sum(sent > at for sent, at in sends),

@@ -1,7 +1,7 @@
 """Recovery: from token loss to the new token's first lap, phase by phase.
 
 A ring (hold 0, every node a candidate, token events reported every 8 hops)
-loses its token; the harness's own pipeline (``Orchestrator``) detects the
+loses its token; the harness's own pipeline (``RecoveryPipeline``) detects the
 silence, takes a snapshot (0 tokens), runs an election round and waits for the
 new token's lap. Each phase is reported in ms (as ``Recovery`` times it, from
 the harness) and in units of the hop latency measured on the same ring just
@@ -114,21 +114,21 @@ def lose_token(ring: BenchRing, victim: int, hop_ns: float) -> tuple[int, str]:
 
 
 def one_recovery(ring: BenchRing, victim: int, hop_ns: float) -> dict:
-    orchestrator = ring.orchestrator
+    pipeline, view = ring.pipeline, ring.view
     lost_ns, how = lose_token(ring, victim, hop_ns)
     if how == LOST_ELSEWHERE:  # no loss instant to count from: restore, do not count
-        orchestrator.run_until(lambda: orchestrator.silent_for_s() < 0.01, 30)
+        pipeline.run_until(lambda: view.silent_for_s() < 0.01, 30)
         return {"lost": how}
-    count = len(orchestrator.recoveries)
+    count = len(pipeline.recoveries)
     # Silence counts from the loss. The pipeline estimates a hop from the gap between
     # reported receipts; with K hops between reports that is K hops, so tell it the
     # hop measured here (a fully reported ring would have estimated it itself).
     mark = ring.mark()
-    orchestrator.last_progress_ns = lost_ns
-    orchestrator.hop_ns_estimate = hop_ns
-    if not orchestrator.run_until(lambda: len(orchestrator.recoveries) > count, 60):
+    view.last_progress_ns = lost_ns
+    view.hop_ns_estimate = hop_ns
+    if not pipeline.run_until(lambda: len(pipeline.recoveries) > count, 60):
         raise BenchError(f"no recovery within 60 s on a ring of {ring.nodes}")
-    recovery = orchestrator.recoveries[-1]
+    recovery = pipeline.recoveries[-1]
     if not recovery.ok or recovery.cause != "silence":
         raise BenchError(f"recovery on a ring of {ring.nodes} ended {recovery.cause}/"
                          f"{'ok' if recovery.ok else 'failed'}")

@@ -58,11 +58,11 @@ class Experiment:
 
 def _target_position(trial: Trial, target: str | int) -> int:
     if target == "holder":
-        trial.keep_alive_until(lambda: bool(trial.orchestrator.holders()),
+        trial.keep_alive_until(lambda: bool(trial.view.holders()),
                                what="a token holder")
-        return trial.orchestrator.holders()[0]
+        return trial.view.holders()[0]
     if target == "leader":
-        leaders = [r for r in trial.orchestrator.recoveries if r.leader_pos is not None]
+        leaders = [r for r in trial.pipeline.recoveries if r.leader_pos is not None]
         return leaders[-1].leader_pos
     return int(target)
 

@@ -15,7 +15,8 @@ from emulator.explore import FAULTS, MUTATIONS, explore, trace
 
 from ..config import ConfigError, parse_ids
 from ..tracefile import write_trace
-from .options import EXIT_BAD_INPUT, check_writable, integer
+from ..files import check_output_path
+from .options import EXIT_BAD_INPUT, integer
 
 EXIT_OK, EXIT_VIOLATION = 0, 1
 MAX_NODES = 5          # 5 only with --max-states
@@ -93,7 +94,7 @@ def check_command(args: argparse.Namespace) -> int:
         raise ConfigError(f"--nodes {MAX_NODES} needs a bound: give --max-states")
     max_rounds = args.max_rounds or max(2, args.max_faults + 1)
     if args.trace is not None:
-        check_writable(args.trace, "--trace")
+        check_output_path(args.trace, "--trace")
     fault_text = (f"faults {','.join(faults)} (at most {args.max_faults} per execution)"
                   if faults and args.max_faults else "fault-free")
     layout = (f"IDs {list(ids)} (relabelled by rank)" if ids is not None

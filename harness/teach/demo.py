@@ -19,35 +19,36 @@ import time
 from typing import Callable, TextIO
 
 from emulator.records import (
+    Record,
     BYPASSED, CANDIDATE, CANDIDATE_FORWARDED, CANDIDATE_SWALLOWED, ELECTED, ELECTION_ROUND,
     FAULT, LEADER, LINK_DOWN, NODE_EXITED, NODE_STARTED, RESTARTED, SNAPSHOT_PART,
     SNAPSHOT_RESULT, SNAPSHOT_STARTED, TOKEN_BLOCKED, TOKEN_CREATED, TOKEN_FENCED,
     TOKEN_RECEIVED,
 )
 
-from ..cluster import Cluster
+from .. import invariants
 from ..config import RingConfig
 from .diagram import candidate_id, render_svg
-from ..chaos.scenarios import DEADLINE_S, ScenarioError, Trial
-from ..history import History, Record
+from ..chaos.trial import DEADLINE_S, ScenarioError, Trial
+from ..files import write_text_atomically
 from ..interrupts import Terminated, exit_status
-from ..recovery import Orchestrator
+from ..ring import Ring
 
 DEMO_NODES = 5
 
 
 class Demo:
-    def __init__(self, ring: RingConfig, *, seed: int, candidates: int | None,
+    def __init__(self, config: RingConfig, *, seed: int, candidates: int | None,
                  trace_path: str, pace: float, out: TextIO = sys.stdout) -> None:
-        self.ring = ring
+        self.config = config
         self.pace = pace
         self.out = out
         self.trace_path = trace_path
-        self.history = History(trace_path)
-        self.cluster = Cluster(ring, sink=self.history)
-        self.orchestrator = Orchestrator(self.cluster, self.history, seed=seed,
-                                         candidates=candidates)
-        self.trial = Trial(self.cluster, self.history, self.orchestrator, random.Random(seed))
+        self.ring = Ring(config, seed=seed, candidates=candidates, trace_path=trace_path)
+        self.history = self.ring.history
+        self.cluster = self.ring.cluster
+        self.pipeline = self.ring.pipeline
+        self.trial = Trial(self.ring, random.Random(seed))
         self.rng = random.Random(seed)
         self.start_ns = time.monotonic_ns()
         self.steps = 0
@@ -111,13 +112,12 @@ class Demo:
             status = exit_status(interrupt)
         finally:
             self.running = False
-            self.cluster.stop()
-            self.history.close()
+            self.ring.stop()
         self.finish(diagram_path)
         return status
 
     def tell_the_setting(self) -> None:
-        ring = self.ring
+        ring = self.config
         self.out.write("ringemu demo: leader election on a ring of real processes\n")
         self.say(f"A ring of {ring.nodes} nodes, each a real OS process (start method "
                  f"{ring.start_method}), positions 0 to {ring.nodes - 1}, with IDs "
@@ -129,8 +129,8 @@ class Demo:
     def start_the_ring(self) -> None:
         self.step("The ring starts, with no token")
         mark = len(self.history.records)
-        self.cluster.start()
-        n = self.ring.nodes
+        self.ring.start()
+        n = self.config.nodes
         self.cluster.wait_until(lambda: len(self.since(mark, NODE_STARTED)) >= n, DEADLINE_S)
         started = self.since(mark, NODE_STARTED)
         pids = ", ".join(f"p{r['pos']} pid {r['pid']}" for r in sorted(started,
@@ -141,7 +141,7 @@ class Demo:
 
     def bootstrap(self) -> None:
         mark = len(self.history.records)
-        recovery = self.orchestrator.recover("bootstrap")
+        recovery = self.pipeline.recover("bootstrap")
         records = self.since(mark)
 
         self.step("Is there a token? A snapshot counts")
@@ -153,7 +153,7 @@ class Demo:
                  "on, and reports once markers have come from both sides.")
         parts = [r for r in records if r["kind"] == SNAPSHOT_PART
                  and r["sid"] == started["sid"]]
-        self.say(f"{len(parts)} of {self.ring.nodes} parts came back; at {self.at(result)} "
+        self.say(f"{len(parts)} of {self.config.nodes} parts came back; at {self.at(result)} "
                  f"the snapshot counts {result['tokens']} token(s). Zero means lost, so: an "
                  "election.")
 
@@ -185,7 +185,7 @@ class Demo:
             self.say(f"The new token came back to the leader after a lap: recovered in "
                      f"{recovery.total_ms:.1f} ms ({recovery.election_messages} election "
                      "messages). From now on it circulates, one hop every "
-                     f"{self.ring.hold_ns / 1e6:g} ms or so.", 2.2)
+                     f"{self.config.hold_ns / 1e6:g} ms or so.", 2.2)
         else:
             self.say("The recovery did not finish this time; the harness will try again.")
 
@@ -220,8 +220,8 @@ class Demo:
 
     def kill_a_node(self) -> None:
         self.step("SIGKILL: a node dies, its neighbours see EOF")
-        leader = self.orchestrator.recoveries[-1].leader_pos
-        holders = self.orchestrator.holders()
+        leader = self.pipeline.recoveries[-1].leader_pos
+        holders = self.ring.view.holders()
         choices = [p for p in self.cluster.active_positions()
                    if p != leader and p not in holders] or self.cluster.active_positions()
         victim = self.rng.choice(choices)
@@ -229,7 +229,7 @@ class Demo:
         right = self.cluster.right_of(victim)
         left = next(p for p in self.cluster.active_positions()
                     if self.cluster.right_of(p) == victim)
-        count = len(self.orchestrator.recoveries)
+        count = len(self.pipeline.recoveries)
         mark = len(self.history.records)
         self.cluster.kill(victim)
         self.cluster.wait_until(lambda: self.first(mark, lambda r: r["kind"] == NODE_EXITED
@@ -254,7 +254,7 @@ class Demo:
                      "then it was a zombie: dead, but still in the process table.")
         self.trial.keep_alive_until(lambda: self.cluster.nodes[victim].running,
                                     what=f"node {victim} restarted")
-        self.trial.hops(2 * self.ring.nodes)
+        self.trial.hops(2 * self.config.nodes)
         if any(r.cause != "bootstrap" for r in self.trial.recoveries_after(count)):
             self.trial.until_recovered(count)
         restarted = self.first(mark, lambda r: r["kind"] == RESTARTED)
@@ -286,8 +286,8 @@ class Demo:
 
     def catch_the_leader(self) -> int:
         """SIGSTOP the holder, preferably while the holder is the leader."""
-        leader = self.orchestrator.recoveries[-1].leader_pos
-        for _ in range(4 * self.ring.nodes):
+        leader = self.pipeline.recoveries[-1].leader_pos
+        for _ in range(4 * self.config.nodes):
             pos = self.trial.catch_holder()
             if pos == leader:
                 return pos
@@ -297,9 +297,9 @@ class Demo:
 
     def pause_the_holder(self) -> None:
         self.step("SIGSTOP: a node freezes and the others think it dead")
-        count = len(self.orchestrator.recoveries)
-        old_epoch = self.orchestrator.epoch
-        leader_before = self.orchestrator.recoveries[-1].leader_pos
+        count = len(self.pipeline.recoveries)
+        old_epoch = self.pipeline.epoch
+        leader_before = self.pipeline.recoveries[-1].leader_pos
         mark = len(self.history.records)
         pos = self.catch_the_leader()
         pid = self.cluster.nodes[pos].pid
@@ -337,14 +337,14 @@ class Demo:
 
         self.step("SIGCONT: the old holder wakes up with a stale token")
         mark = len(self.history.records)
-        new_epoch = self.orchestrator.epoch
+        new_epoch = self.pipeline.epoch
         self.cluster.resume(pos)
         self.trial.keep_alive_until(lambda: not self.cluster.nodes[pos].bypassed,
                                     what="the stopped node to rejoin")
         self.trial.keep_alive_until(lambda: any(
             r["kind"] in (TOKEN_FENCED, TOKEN_RECEIVED) and r["epoch"] < new_epoch
             for r in self.history.records[mark:]), what="the stale token to resurface")
-        self.trial.hops(2 * self.ring.nodes)
+        self.trial.hops(2 * self.config.nodes)
         cont = self.first(mark, lambda r: r["kind"] == FAULT and r.get("fault") == "SIGCONT")
         self.say(f"At {self.at(cont)} SIGCONT: p{pos} runs again as if nothing happened. It "
                  f"still holds the token of epoch {old_epoch}"
@@ -367,19 +367,15 @@ class Demo:
     # --- the end --------------------------------------------------------------------
 
     def finish(self, diagram_path: str) -> None:
-        from .. import invariants
-        from ..chaos.campaign import RECOVERY_DEADLINE_MS
         records = self.history.records
-        violations = invariants.check(records, nodes=self.ring.nodes,
-                                   recovery_deadline_ms=RECOVERY_DEADLINE_MS)
-        title = f"ringemu demo · {self.ring.nodes} nodes · ids {list(self.ring.ids)}"
+        violations = invariants.check(records, nodes=self.config.nodes)
+        title = f"ringemu demo · {self.config.nodes} nodes · ids {list(self.config.ids)}"
         try:
             svg = render_svg(records, title=title)
         except ValueError as bad:
             self.out.write(f"\nNo diagram: {bad}\n")
             return
-        with open(diagram_path, "w", encoding="utf-8") as handle:
-            handle.write(svg)
+        write_text_atomically(diagram_path, svg)
         self.out.write("\nThe end.\n")
         if violations:
             self.say("The checker found: "

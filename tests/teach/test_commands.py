@@ -78,6 +78,8 @@ def test_trace_runs_one_trial_checks_it_and_draws_it(tmp_path):
     assert "SIGKILL" in done.stdout and "neighbours saw EOF" in done.stdout
     trace = read_trace(str(tmp_path / "kill.jsonl"))
     assert any(r["kind"] == "trial_end" for r in trace)
+    # The verdict covers invariant 7 too: the trace ends with what the stop left behind.
+    assert trace[-1]["kind"] == "hygiene" and trace[-1]["leftover_pids"] == []
     root = svg_root(out)
     nodes = [g for g in root.iter(f"{SVG}g") if g.get("class") == "node"]
     assert len(nodes) == 4
@@ -99,5 +101,6 @@ def test_demo_fast_tells_the_story_and_points_at_its_diagram(tmp_path):
     assert "demo.svg" in story.split("The end.")[1]
     svg_root(tmp_path / "demo.svg")
     trace = read_trace(str(tmp_path / "demo.jsonl"))
+    assert trace[-1]["kind"] == "hygiene" and trace[-1]["zombies"] == []
     kinds = {r["kind"] for r in trace}
     assert {"fault", "link_down", "restarted", "bypassed", "rejoined", "token_fenced"} <= kinds

@@ -217,6 +217,6 @@ def annotation(r: Record) -> str | None:
         return f"recovery FAILED ({r['cause']})"
     if kind == kinds.ROUND_ABANDONED:
         return f"round {r['round']} abandoned"
-    if kind == "note" and isinstance(r.get("text"), str):
+    if kind == kinds.NOTE and isinstance(r.get("text"), str):
         return r["text"]   # a lesson's own remark
     return None
