@@ -439,19 +439,22 @@ def fold_quiet_laps(records: Iterable[Record], keep_laps: int = 1,
 
 
 def thin_quiet_laps(records: Iterable[Record], keep_laps: int = 1, min_laps: int = 4,
-                    reorder: int = 8192) -> tuple[list[Record], list[Break]]:
+                    reorder: int = 8192, keep_ms: tuple | None = None
+                    ) -> tuple[list[Record], list[Break]]:
     """The records in time order without the middle of each long quiet stretch, and
     the folds that stand for them. Records stream through: only a few laps of each
     stretch are held at once, so a trace of any length costs memory in proportion to
     what the picture shows. (The harness writes records nearly in time order; a
-    window of ``reorder`` records puts them in order.)"""
+    window of ``reorder`` records puts them in order.) Nothing is thinned within
+    ``keep_ms`` (ms since the first record, either end None): a window to draw."""
     kept: list[Record] = []
     folds: list[Break] = []
     run: _Run | None = None
-    n = 2
+    n, keep = 2, None
     for r in _time_ordered(records, reorder):
         n = max(n, r["pos"] + 1)
-        if r["kind"] in _ROUTINE:
+        keep = keep or _keep_test(r["t_ns"], keep_ms)
+        if r["kind"] in _ROUTINE and not keep(r["t_ns"]):
             run = run or _Run(8 * n + 16)
             run.add(r)
             continue
@@ -462,6 +465,14 @@ def thin_quiet_laps(records: Iterable[Record], keep_laps: int = 1, min_laps: int
     if run is not None:
         run.close(kept, folds, keep_laps, min_laps, 2 * n + 2)
     return kept, folds
+
+
+def _keep_test(origin: int, keep_ms: tuple | None):
+    if keep_ms is None:
+        return lambda t: False
+    lo = origin + (keep_ms[0] or 0) * 1e6
+    hi = float("inf") if keep_ms[1] is None else origin + keep_ms[1] * 1e6
+    return lambda t: lo <= t <= hi
 
 
 def _time_ordered(records: Iterable[Record], window: int):

@@ -97,9 +97,12 @@ class Scene:
             return f"{count} step{'' if count == 1 else 's'}"
         return an.duration(ns)
 
-    def when(self, ms: float) -> str:
-        """A moment ``ms`` after the first event, in the trace's own unit."""
-        return f"step {round(ms * 1000)}" if self.steps else fmt_ms(ms)
+    def when(self, ms: float, tick: bool = False) -> str:
+        """A moment ``ms`` after the first event, in the trace's own unit (a tick
+        label keeps every digit its step needs: 1002 ms, not 1 s)."""
+        if self.steps:
+            return f"step {round(ms * 1000)}"
+        return tick_label(ms) if tick else fmt_ms(ms)
 
 
 def folded(folds: list, t: int) -> bool:
@@ -128,7 +131,9 @@ def scene(everything: list, window_ms, folds: list, fold: bool = True) -> Scene:
     lo, hi, view = _window(everything, window_ms)
     hop = an.hop_ns(view)
     threshold = max(15e6, 4 * hop)   # only a silence of several hops is cut out
-    folds = _clipped(folds, lo, hi) + (an.fold_startup(view, threshold) if fold else [])
+    if fold:   # the stream left a window whole: fold its own quiet laps here
+        folds = (_clipped(folds, lo, hi) + an.fold_startup(view, threshold)
+                 + (an.fold_quiet_laps(view) if window_ms else []))
     shown = [r for r in view if not folded(folds, r["t_ns"])]
     _refuse_a_smudge(shown, everything[0]["t_ns"], lo, view[-1]["t_ns"])
     instants = sorted({r["t_ns"] for r in shown} | ({lo, hi} if window_ms else set()))
@@ -187,7 +192,7 @@ def draw_ticks(c: Canvas, s: Scene) -> None:
     for x, ms in s.axis.ticks(s.lo, s.hi, s.origin, 0.001 if s.steps else 0.0):
         c.add(f'<line x1="{x:.1f}" y1="{AXIS_Y + 4:.1f}" x2="{x:.1f}" y2="{s.rows.bottom:.1f}"/>')
         c.add(f'<text class="tick" x="{x:.1f}" y="{AXIS_Y:.1f}" text-anchor="middle">'
-              f"{s.when(ms)}</text>")
+              f"{s.when(ms, tick=True)}</text>")
     c.add("</g>")
 
 
@@ -197,6 +202,12 @@ def fmt_ms(ms: float) -> str:
     if ms == int(ms):
         return f"{int(ms)} ms"
     return f"{ms:.4g} ms"
+
+
+def tick_label(ms: float) -> str:
+    if abs(ms) >= 1000 and abs(ms - round(ms, -2)) < 1e-6:
+        return f"{ms / 1000:g} s"
+    return f"{ms:.4f}".rstrip("0").rstrip(".") + " ms"
 
 
 def draw_stops(c: Canvas, s: Scene) -> None:

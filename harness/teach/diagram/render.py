@@ -24,7 +24,7 @@ def render_svg(records: Iterable[an.Record], *, title: str | None = None,
     """The space-time diagram of ``records`` as a self-contained SVG document;
     ``scale`` enlarges the whole picture (for a projector)."""
     if fold:   # streams: a long trace is never held whole, only what the picture shows
-        everything, folds = an.thin_quiet_laps(records)
+        everything, folds = an.thin_quiet_laps(records, keep_ms=window_ms)
     elif window_ms is None:  # every record is drawn: past the limit, stop reading
         everything, folds = an.sorted_records(_at_most(records, MAX_ELEMENTS)), []
     else:
