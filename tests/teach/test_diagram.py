@@ -355,6 +355,9 @@ def test_a_long_trace_streams_through_and_keeps_only_what_is_drawn():
     lengths = sorted(length for line in lines
                      if (length := float(line.get("x2")) - float(line.get("x1"))) > 2)
     assert lengths[-1] < 1.5 * lengths[len(lengths) // 2]
+    # a window in the middle of that fold is drawn from the records themselves
+    _, _, windowed, _ = parse(render_svg(hops(50_000), window_ms=(50_000.0, 50_040.0)))
+    assert 15 <= len(windowed) <= 25   # 20 hops of 2 ms
 
 
 def test_a_picture_too_big_to_read_is_refused_with_advice():
