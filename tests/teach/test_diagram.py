@@ -389,3 +389,25 @@ def test_windows_parse(text, expected):
 def test_bad_windows_say_what_is_wrong(text):
     with pytest.raises(ValueError, match="--window"):
         parse_window(text)
+
+
+def test_the_command_writes_a_png_at_the_scale_asked(tmp_path):
+    """``ringemu diagram --png --scale 2``: a PNG twice the SVG's drawing size."""
+    if not png.available():
+        pytest.skip("cairosvg or the cairo library is not installed")
+    import struct
+    import subprocess
+    import sys
+    trace = str(DATA / "counterexample.jsonl")
+    sizes = []
+    for scale in ("1", "2"):
+        out, picture = tmp_path / f"cx{scale}.svg", tmp_path / f"cx{scale}.png"
+        done = subprocess.run([sys.executable, "-m", "harness", "diagram", trace, "--out",
+                               str(out), "--png", str(picture), "--scale", scale],
+                              capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+        header = picture.read_bytes()[:24]
+        assert header[:8] == b"\x89PNG\r\n\x1a\n"
+        sizes.append(struct.unpack(">II", header[16:24]))
+    assert sizes[1][0] == pytest.approx(2 * sizes[0][0], abs=2)
+    assert sizes[1][1] == pytest.approx(2 * sizes[0][1], abs=2)
