@@ -23,6 +23,7 @@ from .cluster import Cluster
 from .config import RingConfig
 from .history import History, Narrator
 from .recovery import RecoveryPipeline, RingView, Supervisor
+from .recovery.detector import SilenceDetector
 
 
 class Ring:
@@ -41,7 +42,8 @@ class Ring:
         self.cluster = cluster_class(config, sink=self.history, state_dir=state_dir)
         # Lessons only: the hidden death (see Cluster.close_inherited_fds).
         self.cluster.close_inherited_fds = not hidden_death
-        self.view = RingView(self.cluster, self.history)
+        self.view = RingView(self.cluster, self.history,
+                             SilenceDetector(floor_s=config.detector_floor_ms / 1e3))
         self.supervisor = Supervisor(self.cluster, self.view)
         self.pipeline = RecoveryPipeline(self.cluster, self.view, self.supervisor,
                                          seed=seed, candidates=candidates)
