@@ -58,6 +58,7 @@ _GONE = (EOFError, ConnectionResetError, BrokenPipeError)
 READY_TIMEOUT_S = 30.0
 POLL_PASSES = 64
 READY_PER_NODE_S = 0.2
+WAIT_SLICE_S = 0.01
 
 
 class ClusterError(RuntimeError):
@@ -78,6 +79,7 @@ class NodeHandle:
     pid: int | None = None  # kept here: a closed Process object no longer tells it
     ready: bool = False     # this incarnation reported node_started: it reads its links
     pidfd: int | None = None  # Linux: a descriptor naming this very process
+    stopped_ns: int | None = None  # when the harness stopped it (SIGSTOP), if it did
 
     @property
     def running(self) -> bool:
@@ -209,7 +211,8 @@ class Cluster:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return False
-            self.poll(min(remaining, 0.05))
+            # Short: a condition may come true with time alone (a stop grows long).
+            self.poll(min(remaining, WAIT_SLICE_S))
         return True
 
     def _record(self, node: NodeHandle, kind: str, fields: dict,
@@ -249,6 +252,7 @@ class Cluster:
         """SIGSTOP, and return once the OS reports the node stopped."""
         if self._signal(self.nodes[pos], signal.SIGSTOP):
             self.nodes[pos].suspended = True
+            self.nodes[pos].stopped_ns = time.monotonic_ns()
             self._await_status(pos, lambda status: status in ("stopped", "dead"))
 
     def resume(self, pos: int) -> None:
@@ -304,9 +308,18 @@ class Cluster:
         self._launch(pos, left=left_end, right=right_end)
         self._record(node, RESTARTED, {"incarnation": node.incarnation})
         self._await_ready([pos])
-        for (faulty, side), (fault, seed) in self.link_faults.items():
-            if faulty == pos:  # the network's fault, not the process's: it stays
-                self._send(node, SetLinkFault(side, fault, seed))
+
+    def replace_outside(self, pos: int) -> None:
+        """Start a new process at a dead ``pos`` that is bypassed, and return at once.
+
+        The ring goes on without it (its neighbours are spliced together); the
+        replacement boots meanwhile and is rejoined once it runs (``rejoin``). So a
+        recovery never waits for a process to start, whatever the start method."""
+        node = self.nodes[pos]
+        if node.running or not node.bypassed:
+            raise ClusterError(f"node {pos} must be dead and bypassed to be replaced outside")
+        self._launch(pos, left=None, right=None)
+        self._record(node, RESTARTED, {"incarnation": node.incarnation, "outside": True})
 
     def bypass(self, pos: int) -> None:
         """Splice the neighbours of ``pos`` together; ``pos`` stays as it is, outside."""
@@ -372,7 +385,7 @@ class Cluster:
         """A fresh link for a cut one, handed to both ends as a rejoin does."""
         if (left, right) not in self.cuts:
             return
-        self.cuts.discard((left, right))
+        self.cuts.discard((left, right))  # first: _splice would not wire a cut link
         self._record(self.nodes[left], FAULT, {"fault": "link_heal", "target_pos": left,
                                                "side": Side.RIGHT.value, "to_pos": right,
                                                "signal": None,
@@ -423,7 +436,10 @@ class Cluster:
         return probe
 
     def _splice(self, left: int, right: int) -> None:
-        """A fresh link from ``left``'s right side to ``right``'s left side."""
+        """A fresh link from ``left``'s right side to ``right``'s left side (unless
+        the harness cut the link between them: it stays cut until healed)."""
+        if (left, right) in self.cuts:
+            return
         left_end, right_end = self.context.Pipe(duplex=True)
         self._hand_over(left, Side.RIGHT, left_end)
         self._hand_over(right, Side.LEFT, right_end)
@@ -506,6 +522,9 @@ class Cluster:
         node.suspended = False
         node.ready = False
         self.selector.register(harness_end, selectors.EVENT_READ, node)
+        for (faulty, side), (fault, seed) in self.link_faults.items():
+            if faulty == pos:  # the network's fault, not the process's: it stays
+                self._send(node, SetLinkFault(side, fault, seed))
 
     def _reap(self, node: NodeHandle) -> None:
         """The node's control connection hit EOF: the process is exiting. Reap it."""

@@ -18,6 +18,7 @@ DEFAULT_START_METHOD = "fork"  # correct here (see Cluster) and 10-25x cheaper t
 # The harness's descriptors at the peak of starting a ring: both ends of every link
 # until they are handed out, each node's control pipe, its Process sentinels, its pidfd.
 DESCRIPTORS_PER_NODE = 7
+MAX_DETECTOR_FLOOR_MS = 60_000.0
 DESCRIPTORS_BASE = 64
 
 
@@ -36,6 +37,9 @@ class RingConfig:
     token_report_every: int = 1
     # False: no per-message snapshot/election events (NodeSpec.report_forwarding).
     report_forwarding: bool = True
+    # The silence detector's floor (harness/recovery/detector.py): never suspect a
+    # loss sooner than this after the token's last reported receipt.
+    detector_floor_ms: float = 20.0
 
     def __post_init__(self) -> None:
         check_ids(self.ids)
@@ -46,6 +50,9 @@ class RingConfig:
             raise ConfigError(f"token report interval {self.token_report_every!r} is not "
                               "allowed; need a whole number of hops >= 1 (1 = every hop)")
         check_start_method(self.start_method)
+        if not 0 < self.detector_floor_ms <= MAX_DETECTOR_FLOOR_MS:
+            raise ConfigError(f"detector floor {self.detector_floor_ms!r} ms is not allowed; "
+                              f"need a number of ms in (0, {MAX_DETECTOR_FLOOR_MS:g}]")
 
     @property
     def nodes(self) -> int:
