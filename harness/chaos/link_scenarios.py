@@ -179,7 +179,9 @@ def reorder_link(trial: Trial) -> None:
     trial.hops(trial.rng.randint(1, trial.nodes))
     count = trial.recoveries_so_far()
     pos = trial.random_position()
-    held_ms = 4 * trial.view.detection_timeout_s() * 1e3
+    # Long enough for the harness to see the hold and start a snapshot on a busy
+    # machine: past the detection timeout, and never under 300 ms.
+    held_ms = max(300.0, 4 * trial.view.detection_timeout_s() * 1e3)
     mark = len(trial.history.records)
     trial.set_link_fault(pos, reorder=1.0, reorder_ms=held_ms, token_only=True)
     held = trial.ring.wait_for(_token_event(MESSAGE_REORDERED, pos), since=mark,
