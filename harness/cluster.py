@@ -374,9 +374,10 @@ class Cluster:
         if link in self.cuts:
             return link
         self.cuts.add(link)
-        self._record(self.nodes[pos], FAULT, {"fault": "link_cut", "target_pos": pos,
-                                              "side": side.value, "to_pos": other,
-                                              "signal": None, "target_pid": self.nodes[pos].pid})
+        left = self.nodes[link[0]]  # recorded at the left end, where its heal is
+        self._record(left, FAULT, {"fault": "link_cut", "target_pos": left.pos,
+                                   "side": Side.RIGHT.value, "to_pos": link[1],
+                                   "signal": None, "target_pid": left.pid})
         if not self.send(pos, CutLink(side)):  # pos is down: close the other end instead
             self.send(other, CutLink(side.opposite))
         return link

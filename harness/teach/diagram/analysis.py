@@ -342,6 +342,32 @@ def stop_bands(records: list[Record]) -> list[tuple]:
     return bands(records, is_stop, lambda r: is_resume(r) or r["kind"] == kinds.NODE_EXITED)
 
 
+LINK_FAULT_STARTS = ("link_fault", "link_cut")   # the harness's fault names for links
+LINK_FAULT_ENDS = ("link_clear", "link_heal")
+
+
+def link_fault_bands(records: list[Record]) -> list[tuple]:
+    """(pos, start_ns, end_ns or None, what) per link fault, on the sending node's lane
+    (a two-way cut on its left end's): from the fault to its clear or heal."""
+    found, open_ = [], {}
+    for r in records:
+        if r["kind"] != kinds.FAULT or "to_pos" not in r:
+            continue
+        key = (r["pos"], r.get("side"))
+        if r.get("fault") in LINK_FAULT_STARTS:
+            what = ("cut" if r["fault"] == "link_cut" else ", ".join(
+                f"{k} {v}" for k, v in (r.get("link") or {}).items()))
+            start = open_.pop(key, None)
+            if start is not None:  # a new fault on the same link replaces the old one
+                found.append((r["pos"], start[0], r["t_ns"], start[1]))
+            open_[key] = (r["t_ns"], f"link {r['pos']} -> {r['to_pos']}: {what}")
+        elif r.get("fault") in LINK_FAULT_ENDS and key in open_:
+            start, what = open_.pop(key)
+            found.append((r["pos"], start, r["t_ns"], what))
+    found += [(key[0], start, None, what) for key, (start, what) in open_.items()]
+    return found
+
+
 def bypass_bands(records: list[Record]) -> list[tuple]:
     return bands(records, lambda r: r["kind"] == kinds.BYPASSED,
                  lambda r: r["kind"] in (kinds.REJOINED, kinds.RESTARTED))

@@ -45,6 +45,7 @@ svg { font-family: 'DejaVu Sans', Verdana, Arial, sans-serif; }
 .returned { fill: none; stroke-width: 1.4; stroke-dasharray: 3 2; }
 .cut { fill: none; stroke: #8e44ad; stroke-width: 2.2; stroke-dasharray: 7 4; opacity: 0.8; }
 .stopband { fill: #9ecae1; opacity: 0.45; }
+.linkfault { stroke: #b03a2e; stroke-width: 2.4; stroke-dasharray: 1 3; opacity: 0.9; }
 .zoomband { fill: #fff3c4; opacity: 0.6; }
 .zoomedge { stroke: #d9b200; stroke-width: 1; stroke-dasharray: 2 3; }
 .zoomlabel { font-size: 10px; font-weight: bold; fill: #8a6d00; }
@@ -227,6 +228,21 @@ def draw_stops(c: Canvas, s: Scene) -> None:
         inside = Box(a, y - half, b, y + half)
         c.label(TOKEN, text, COLOURS["stopband"],
                 [(a + 3, y + half - 3, "start"), (a + 3, y - half + 10, "start")], inside)
+    c.add("</g>")
+
+
+def draw_link_faults(c: Canvas, s: Scene) -> None:
+    """A dotted line just below the sending node's lane while its link is faulty."""
+    c.add('<g class="linkfaults">')
+    for pos, start, end, what in an.link_fault_bands(s.everything):
+        end = s.hi if end is None else end
+        if end < s.lo or start > s.hi:
+            continue
+        y = s.rows.y(pos) + 6
+        c.use("linkfault")
+        c.add(f'<line class="linkfault" x1="{c.x(max(start, s.lo)):.1f}" y1="{y:.1f}" '
+              f'x2="{c.x(min(end, s.hi)):.1f}" y2="{y:.1f}"><title>{escape(what)} for '
+              f"{s.span(end - start)}</title></line>")
     c.add("</g>")
 
 

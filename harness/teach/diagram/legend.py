@@ -60,6 +60,8 @@ _SYMBOLS = {
     "star": ("leader of a round", lambda x, y: (
         f'<path d="{star(x + 12, y, 7)}" fill="#f2c12e" stroke="{COLOURS["star"]}" '
         'stroke-width="0.8"/>')),
+    "linkfault": ("link fault, on the sender's lane (delay, loss, cut ...)", lambda x, y: (
+        f'<line class="linkfault" x1="{x}" y1="{y}" x2="{x + 24}" y2="{y}"/>')),
     "bypass": ("bypassed (outside the ring)", lambda x, y: (
         f'<line class="bypassed" x1="{x}" y1="{y}" x2="{x + 24}" y2="{y}"/>')),
     "again": ("p0 drawn again below the last node", lambda x, y: (

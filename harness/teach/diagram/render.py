@@ -9,8 +9,8 @@ from . import analysis as an
 from .canvas import Canvas
 from .drawing import (
     _STYLE, HEADER, LEFT, MAX_ELEMENTS, RIGHT_MARGIN, SUBTITLE_Y, TITLE_Y, Scene,
-    _epoch_style, draw_annotations, draw_breaks, draw_cuts, draw_holds, draw_lives,
-    draw_row_labels, draw_stops, draw_ticks, draw_zoom, scene,
+    _epoch_style, draw_annotations, draw_breaks, draw_cuts, draw_holds, draw_link_faults,
+    draw_lives, draw_row_labels, draw_stops, draw_ticks, draw_zoom, scene,
 )
 from .layout import Box, text_width
 from .legend import ROW_H, draw_legend, legend_size
@@ -59,6 +59,7 @@ def _draw_plot(c: Canvas, s: Scene, messages: list, node_lives: list) -> None:
     c.add('<g clip-path="url(#plot)">')
     draw_stops(c, s)
     draw_lives(c, s, node_lives)
+    draw_link_faults(c, s)
     draw_holds(c, s, an.holdings(s.everything))
     annotations: list = []
     draw_cuts(c, s, annotations)
