@@ -42,8 +42,8 @@ def trace(where: pathlib.Path, name: str) -> list[dict]:
     return read_trace(str(where / name))
 
 
-def test_there_are_seven_lessons_each_with_a_command_and_a_picture():
-    assert len(PAGES) == 7
+def test_there_are_eight_lessons_each_with_a_command_and_a_picture():
+    assert len(PAGES) == 8
     for page in PAGES:
         text = page.read_text()
         assert commands(page), page.name
@@ -114,3 +114,14 @@ def test_7_election_cost(tmp_path):
     assert outs[0].stdout.split() == ["ascending", "election", "messages:", "23",
                                       "descending", "election", "messages:", "44"]
     assert "average over 20 random arrangements" in outs[1].stdout
+
+
+def test_8_link_faults(tmp_path):
+    outs = run_page(LESSONS / "8-link-faults.md", tmp_path)
+    assert "checker: every invariant held" in outs[0].stdout
+    assert "false alarm" in outs[0].stdout
+    slow = trace(tmp_path, "slow-link.jsonl")
+    assert any(r["kind"] == "message_delayed" for r in slow)
+    assert not any(r["kind"] == "message_lost_by_link" for r in slow)
+    assert "exit status 1" in outs[1].stdout and "consistent_snapshot" in outs[1].stdout
+    assert "marker overtook the token" in outs[1].stdout
