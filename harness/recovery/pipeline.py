@@ -142,7 +142,7 @@ class RecoveryPipeline:
             recovery.snapshots += 1
             recovery.snapshot_ms += snapshot.duration_ms
             if not snapshot.complete and snapshot.cut_short:
-                continue  # a death broke it: replace the dead, then count again
+                continue  # a death broke it: take the dead out, then count again
             if not snapshot.complete:
                 restarted, bypassed, mute = self.supervisor.repair(snapshot.missing,
                                                                    recovery.mute)
