@@ -1,0 +1,192 @@
+"""What the interactive view shows, computed once in Python and embedded in the page.
+
+Theory of operation
+-------------------
+The page replays a recorded run (DESIGN.md, "Trace"); it never guesses. What needs
+the whole history to decide is decided here, with the very code the SVG diagram
+uses (harness/teach/diagram.py), so the two pictures of one run agree:
+
+* messages, each send paired with its receipt (``diagram.extract_messages``);
+* token holdings, process lives, SIGSTOP and bypass bands, snapshot cuts;
+* the time axis: long silences (a detection timeout, a stopped node) are cut
+  down to a labelled break, so a burst of election messages and a 150 ms wait
+  share one scrubber. The page maps time to "axis time" through the knots;
+* the checker's verdict (harness/invariants.py), each violation with its instant.
+
+What is decided instant by instant (a node's role, round, fence, liveness) is a
+fold over the events in the page itself, so any instant of a 100k-event run can
+be shown without embedding 100k states. The events go in whole: the page draws a
+decimated picture but searches every event.
+
+Times in the page are nanoseconds since the first event (exact in a JS double for
+104 days). Kind names reach the page's script as data (``KINDS``), so no kind
+string is spelt in the script.
+"""
+from __future__ import annotations
+
+import re
+import statistics
+from typing import Iterable
+
+from .. import diagram
+from ... import invariants
+
+Record = dict
+
+# The kinds the page's script reacts to, by the name the script uses for them.
+KINDS = {
+    "NODE_STARTED": "node_started", "NODE_EXITED": "node_exited",
+    "NODE_STOPPING": "node_stopping", "RESTARTED": "restarted", "FAULT": "fault",
+    "BYPASSED": "bypassed", "REJOINED": "rejoined", "LINK_DOWN": "link_down",
+    "REWIRED": "rewired", "MESSAGE_LOST": "message_lost",
+    "TOKEN_RECEIVED": "token_received", "TOKEN_PASSED": "token_passed",
+    "TOKEN_CREATED": "token_created", "TOKEN_FENCED": "token_fenced",
+    "TOKEN_DROPPED": "token_dropped", "TOKEN_INJECTED": "token_injected",
+    "TOKEN_RETURNED": "token_returned", "TOKEN_BLOCKED": "token_blocked",
+    "SNAPSHOT_STARTED": "snapshot_started", "MARKER_RECEIVED": "marker_received",
+    "SNAPSHOT_PART": "snapshot_part", "SNAPSHOT_RESULT": "snapshot_result",
+    "ELECTION_ROUND": "election_round", "ELECTION_START": "election_start",
+    "CANDIDATE": "candidate", "CANDIDATE_FORWARDED": "candidate_forwarded",
+    "CANDIDATE_SWALLOWED": "candidate_swallowed", "LEADER": "leader",
+    "ELECTED": "elected", "ELECTION_COMPLETE": "election_complete",
+    "ROUND_ABANDONED": "round_abandoned", "RECOVERED": "recovered",
+    "RECOVERY_FAILED": "recovery_failed", "SUPERVISOR_GAVE_UP": "supervisor_gave_up",
+}
+
+# "Next event of a kind": the groups the controls step through.
+GROUPS = {
+    "fault": ("fault", "node_exited", "restarted", "bypassed", "rejoined", "message_lost",
+              "supervisor_gave_up"),
+    "snapshot": ("snapshot_started", "snapshot_result"),
+    "election": ("election_round", "candidate", "leader", "election_complete",
+                 "round_abandoned"),
+    "token": ("token_created", "token_passed", "token_received", "token_fenced",
+              "token_dropped", "token_injected", "token_returned", "token_blocked"),
+}
+
+# Records the harness writes about the run rather than a node about itself.
+HARNESS_KINDS = ("fault", "election_round", "snapshot_result", "recovered", "recovery_failed",
+                 "round_abandoned", "trial_end", "ring_stopping", "hygiene", "note",
+                 "restarted", "bypassed", "rejoined", "node_exited", "supervisor_gave_up")
+
+MESSAGE_KINDS = diagram.MESSAGE_KINDS      # token, marker, candidate, elected
+_STANDARD = ("t_ns", "pos", "id", "pid", "kind")
+
+
+def page_data(records: Iterable[Record], *, title: str,
+              verdict: dict | None = None, recovery_deadline_ms: float | None = None) -> dict:
+    """Everything the page needs, as plain JSON-able data.
+
+    ``verdict`` is the checker's judgement to show; None runs harness.invariants
+    over the records (with ``recovery_deadline_ms``)."""
+    ordered = diagram.sorted_records(records)
+    if not ordered:
+        raise ValueError("the trace has no events")
+    origin = ordered[0]["t_ns"]
+    n = diagram.positions(ordered)
+    kind_names = sorted({r["kind"] for r in ordered} | set(KINDS.values()))
+    kind_index = {k: i for i, k in enumerate(kind_names)}
+
+    def rel(t: int | None) -> int:
+        return -1 if t is None else t - origin
+
+    events = [[r["t_ns"] - origin, r["pos"], kind_index[r["kind"]], r.get("pid") or 0,
+               r.get("id") or 0, _extra(r)] for r in ordered]
+    messages = [[MESSAGE_KINDS.index(m.kind), m.src, -1 if m.dst is None else m.dst,
+                 rel(m.sent_ns), rel(m.received_ns), 1 if m.direction == "right" else 0,
+                 m.label, m.outcome, _tag(m)] for m in diagram.extract_messages(ordered)]
+    holds = [[h.pos, h.epoch, rel(h.start_ns), rel(h.end_ns), rel(h.stale_from_ns)]
+             for h in diagram.holdings(ordered)]
+    lives = [[life.pos, life.pid, rel(life.start_ns), rel(life.end_ns),
+              life.exitcode if life.exitcode is not None else None, rel(life.killed_ns)]
+             for life in diagram.lives(ordered)]
+    stops = diagram.bands(ordered,
+                          lambda r: r["kind"] == "fault" and r.get("fault") == "SIGSTOP",
+                          lambda r: (r["kind"] == "fault" and r.get("fault") == "SIGCONT")
+                          or r["kind"] == "node_exited")
+    bypass = diagram.bands(ordered, lambda r: r["kind"] == "bypassed",
+                           lambda r: r["kind"] in ("rejoined", "restarted"))
+    cuts = [{"sid": list(c.sid),
+             "points": [[pos, t - origin] for pos, t in sorted(c.points.items())
+                        if c.result is None or t <= c.result["t_ns"]],
+             "summary": _cut_summary(c)} for c in diagram.cuts(ordered)]
+    if verdict is None:
+        verdict = checker_verdict(ordered, nodes=n, recovery_deadline_ms=recovery_deadline_ms)
+    verdict = dict(verdict, violations=[dict(v, t=None if v.get("t_ns") is None
+                                             else v["t_ns"] - origin)
+                                        for v in verdict.get("violations", [])])
+    return {
+        "title": title, "nodes": n, "origin_ns": origin, "span": ordered[-1]["t_ns"] - origin,
+        "ids": {str(pos): node_id for pos, node_id in diagram.node_ids(ordered).items()},
+        "kinds": kind_names, "K": KINDS, "groups": GROUPS, "harnessKinds": HARNESS_KINDS,
+        "messageKinds": list(MESSAGE_KINDS), "events": events, "messages": messages,
+        "holds": holds, "lives": lives,
+        "stops": [[pos, a - origin, rel(b)] for pos, a, b in stops],
+        "bypass": [[pos, a - origin, rel(b)] for pos, a, b in bypass],
+        "cuts": cuts, "axis": time_axis(ordered, origin), "verdict": verdict,
+        "colours": diagram.COLOURS,
+    }
+
+
+def checker_verdict(records: list[Record], *, nodes: int,
+                    recovery_deadline_ms: float | None) -> dict:
+    """harness.invariants over the whole trace, as the page shows it."""
+    from ...chaos.campaign import RECOVERY_DEADLINE_MS
+    deadline = RECOVERY_DEADLINE_MS if recovery_deadline_ms is None else recovery_deadline_ms
+    found = invariants.check(records, nodes=nodes, recovery_deadline_ms=deadline)
+    judged = any(r["kind"] == "trial_end" for r in records)
+    return {"source": "harness.invariants", "checked": list(invariants.INVARIANTS),
+            "complete": judged,
+            "note": None if judged else "no trial_end record: liveness and the end-of-run "
+                                        "token count are not judged on a cut-short history",
+            "violations": [{"invariant": v.invariant, "t_ns": v.t_ns, "detail": v.detail}
+                           for v in found]}
+
+
+def time_axis(ordered: list[Record], origin: int) -> dict:
+    """Knots of a piecewise-linear map from trace time to axis time: linear, except
+    that every silence longer than a few token hops is cut down to a short break."""
+    instants = sorted({r["t_ns"] - origin for r in ordered})
+    passes = [r["t_ns"] for r in ordered if r["kind"] == "token_passed"]
+    hop_ns = statistics.median([b - a for a, b in zip(passes, passes[1:])] or [2e6]) or 2e6
+    threshold = int(max(15e6, 4 * hop_ns))
+    shown = threshold // 3            # what a break keeps of its silence, on the axis
+    knots = [[instants[0], 0]]
+    breaks = []
+    for a, b in zip(instants, instants[1:]):
+        if b - a > threshold:
+            ua = knots[-1][1] + (a - knots[-1][0])
+            knots.append([a, ua])
+            knots.append([b, ua + shown])
+            breaks.append([a, b])
+    last = knots[-1]
+    knots.append([instants[-1], last[1] + instants[-1] - last[0]])
+    return {"knots": knots, "breaks": breaks, "hop_ns": int(hop_ns)}
+
+
+def _extra(r: Record) -> dict | int:
+    fields = {k: v for k, v in r.items() if k not in _STANDARD}
+    return fields or 0
+
+
+_LABEL_VALUE = re.compile(r"^(?:token epoch (\d+)|candidate (\d+)|elected (\d+))")
+
+
+def _tag(m: diagram.Message) -> str:
+    """The few characters drawn on a message in flight: the token's epoch, the
+    candidate's ID, the announced leader's ID."""
+    found = _LABEL_VALUE.match(m.label)
+    if found is None:
+        return ""
+    epoch, candidate, leader = found.groups()
+    return f"e{epoch}" if epoch else (candidate if candidate else f"★{leader}")
+
+
+def _cut_summary(cut: diagram.Cut) -> str:
+    result = cut.result
+    sid = f"({cut.sid[0]},{cut.sid[1]})"
+    if result is None:
+        return f"snapshot {sid}: no result"
+    if result.get("complete"):
+        return f"snapshot {sid}: {result['tokens']} token(s) of epoch {result['epoch']}"
+    return f"snapshot {sid}: INCOMPLETE, no part from {result.get('missing')}"
