@@ -32,6 +32,7 @@ from ..chaos.scenarios import DEADLINE_S, SCENARIOS, Scenario, ScenarioError, Tr
 from ..history import History, Narrator, Record
 from ..interrupts import Terminated, exit_status
 from .options import add_ring_options, candidates, check_writable, ring_config
+from .view import add_view_option, check_view, write_view
 from ..recovery import Orchestrator, Recovery
 from ..report import recovery_table
 
@@ -217,6 +218,7 @@ def register(commands) -> None:
     trace.add_argument("--hidden-death", action="store_true",
                        help="under fork, leave inherited descriptors open in every node: "
                             "siblings keep each other's pipe ends and a death goes unseen")
+    add_view_option(trace)
     trace.set_defaults(handler=trace_command)
 
     diagram = commands.add_parser(
@@ -262,6 +264,7 @@ def trace_command(args: argparse.Namespace) -> int:
     trace_path = args.trace or os.path.splitext(args.out)[0] + ".jsonl"
     check_writable(args.out, "--out")
     check_writable(trace_path, "--trace")
+    check_view(args)
     sys.stderr.write(f"ringemu trace: {scenario.name}, seed {args.seed}, {ring.nodes} nodes, "
                      f"ids {list(ring.ids)}, fencing {'on' if ring.fencing else 'off'}"
                      + (", deaths HIDDEN (inherited descriptors left open)"
@@ -285,6 +288,11 @@ def trace_command(args: argparse.Namespace) -> int:
     _write_diagram(outcome.records, args.out, title, window, args.fold)
     print(f"trace:   {trace_path}")
     print(f"diagram: {args.out}  (open it in a browser)")
+    if args.view is not None:
+        write_view(outcome.records, args.view, title,
+                   recovery_deadline_ms=RECOVERY_DEADLINE_MS,
+                   extra_violations=[f"scenario: {outcome.error}"] if outcome.error else ())
+        print(f"view:    {args.view}  (open it in a browser)")
     if outcome.interrupted is not None:
         return exit_status(outcome.interrupted)
     return EXIT_VIOLATION if outcome.violations else 0

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import argparse
 import os
+from typing import Iterable
 
 from ..config import ConfigError
-from ..teach.view import write_html
+from ..teach.view import checker_verdict, write_html
 from .options import check_writable
 
 
@@ -52,11 +53,33 @@ def check_view(args: argparse.Namespace) -> None:
 
 
 def write_view(records: list[dict], path: str, title: str, *, verdict: dict | None = None,
-               recovery_deadline_ms: float | None = None) -> None:
+               recovery_deadline_ms: float | None = None,
+               extra_violations: Iterable[str] = ()) -> None:
+    """The page for ``records``; the verdict is harness.invariants' unless given, plus
+    ``extra_violations`` ("what: detail", e.g. a scenario that got stuck)."""
     try:
-        write_html(records, path, title=title, verdict=verdict,
-                   recovery_deadline_ms=recovery_deadline_ms)
+        if verdict is None:
+            verdict = checker_verdict(records, nodes=max(r["pos"] for r in records) + 1,
+                                      recovery_deadline_ms=recovery_deadline_ms)
+        verdict["violations"] = verdict["violations"] + [
+            {"invariant": text.split(":", 1)[0], "t_ns": None,
+             "detail": text.split(":", 1)[-1].strip()} for text in extra_violations]
+        write_html(records, path, title=title, verdict=verdict)
     except ValueError as bad:
         raise ConfigError(f"--view: {bad}") from None
     except OSError as why:
         raise ConfigError(f"--view {path!r} cannot be written: {why.strerror}") from None
+
+
+def write_trial_view(result, path: str) -> None:
+    """The page of one chaos trial (a ``TrialResult``), read back from the run store."""
+    from .trace import read_trace
+    if not result.trace:
+        print(f"view: trial {result.scenario}/{result.trial} has no trace; no page written")
+        return
+    records = read_trace(result.trace)
+    write_view(records, path, f"chaos {result.scenario} · trial {result.trial} · seed "
+               f"{result.seed} · {result.nodes} nodes",
+               extra_violations=[f"scenario: {result.error}"] if result.error else ())
+    print(f"view: {path}  (trial {result.scenario}/{result.trial}, "
+          f"{'every invariant held' if result.ok else 'FAILED'}; open it in a browser)")

@@ -16,9 +16,9 @@ from html import escape
 from importlib import resources
 from typing import Iterable
 
-from .model import page_data
+from .model import checker_verdict, page_data
 
-__all__ = ["render_html", "write_html", "page_data"]
+__all__ = ["render_html", "write_html", "page_data", "checker_verdict"]
 
 
 def _asset(name: str) -> str:

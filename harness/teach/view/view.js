@@ -100,13 +100,16 @@
       if (r > n.round) { n.round = r; n.role = "waiting"; n.leader = null; }
       n.fence = Math.max(n.fence, r);
     };
+    const restart = (inc) => Object.assign(n, { pid: e[3], inc, life: "up", restarted: true,
+      bypassed: false, role: "waiting", snap: null, downL: false, downR: false, leader: null });
     if (k === K.NODE_STARTED) {
-      if (n.pid !== e[3]) { n.pid = e[3]; n.life = "up"; }
-      if (n.life === "none") n.life = "up";
+      // a new process at this position (the explorer's traces have no pids: it says so)
+      if (x.restart || (n.pid !== 0 && n.pid !== e[3])) restart(n.inc + 1);
+      else { n.pid = e[3]; if (n.life === "none") n.life = "up"; }
       if (x.epoch) { n.epoch = Math.max(n.epoch, x.epoch); n.fence = Math.max(n.fence, x.epoch); }
     } else if (k === K.RESTARTED) {
-      Object.assign(n, { pid: e[3], inc: x.incarnation || n.inc + 1, life: "up", restarted: true,
-        bypassed: false, role: "waiting", snap: null, downL: false, downR: false, leader: null });
+      if (n.pid !== e[3] || n.life !== "up") restart(x.incarnation || n.inc + 1);
+      else n.inc = x.incarnation || n.inc;
     } else if (k === K.NODE_EXITED) {
       if (mine) { n.life = x.exitcode === 0 ? "exited" : "reaped"; n.exit = x.signal || ("status " + x.exitcode); }
     } else if (k === K.NODE_STOPPING) {
