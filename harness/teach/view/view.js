@@ -921,9 +921,10 @@
   function fragment() {
     return `t=${(view.t / 1e6).toFixed(6)}` + (view.onEvent ? `&e=${view.i}` : "") + (view.selected !== null ? `&node=${view.selected}` : "");
   }
-  function scheduleHash() {
-    clearTimeout(hashTimer);
+  function scheduleHash() {           // throttled: at most one write per interval, the latest
+    if (hashTimer) return;
     hashTimer = setTimeout(() => {
+      hashTimer = 0;
       const want = "#" + fragment();
       if (location.hash === want) return;
       try { history.replaceState(null, "", want); } catch (err) { location.replace(want); }
