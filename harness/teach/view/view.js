@@ -375,7 +375,10 @@
     const dim = (p, q) => hl && !view.highlight.has(p) && !(q !== undefined && view.highlight.has(q));
     ctx.save();
     ctx.beginPath(); ctx.rect(GUTTER - 4, 0, geo.plotW + 8, h); ctx.clip();
+    const parts = {}; let mark = performance.now();
+    const lap = (name) => { const now = performance.now(); parts[name] = +(now - mark).toFixed(1); mark = now; };
     drawTicks(t0, t1, bottom);
+    lap("ticks");
     // breaks: the cut-out silences
     ctx.font = "10px sans-serif";
     for (const [a, b] of D.axis.breaks) {
@@ -415,20 +418,27 @@
     }
     ctx.setLineDash([]);
     ctx.lineWidth = Math.max(2, Math.min(6, rowH * 0.22));
+    const holdPaths = { fresh: new Path2D(), stale: new Path2D(), freshDim: new Path2D(), staleDim: new Path2D() };
     for (let p = 0; p < N; p++) {
       if (isNaN(y[p])) continue;
       let lastX = -1e9;
+      const which = dim(p) ? "Dim" : "";
       for (const hd of HOLDS[p]) {
         if (hd.end < t0 || hd.start > t1) continue;
         const xa = xOf(hd.start), xb = Math.max(xOf(Math.min(hd.end, SPAN)), xa + 1.5);
         if (xb - lastX < 0.5) continue;   // decimated: a hold thinner than a pixel next to the last
         lastX = xb;
-        ctx.strokeStyle = hd.stale >= 0 ? "rgba(160,67,42,0.6)" : "rgba(230,180,34,0.6)";
-        ctx.globalAlpha = dim(p) ? 0.3 : 1;
-        line(xa, y[p], xb, y[p]);
+        const path = holdPaths[(hd.stale >= 0 ? "stale" : "fresh") + which];
+        path.moveTo(xa, y[p]); path.lineTo(xb, y[p]);
       }
     }
+    for (const [name, colour] of [["fresh", "rgba(230,180,34,0.6)"], ["stale", "rgba(160,67,42,0.6)"]]) {
+      ctx.strokeStyle = colour;
+      ctx.globalAlpha = 1; ctx.stroke(holdPaths[name]);
+      ctx.globalAlpha = 0.3; ctx.stroke(holdPaths[name + "Dim"]);
+    }
     ctx.globalAlpha = 1;
+    lap("lives+holds");
     // snapshot cuts
     ctx.strokeStyle = C.cut; ctx.lineWidth = 1.8; ctx.setLineDash([7, 4]);
     for (const cut of D.cuts) {
@@ -439,9 +449,13 @@
       ctx.stroke();
     }
     ctx.setLineDash([]);
+    lap("cuts");
     drawMessages(t0, t1, y, rowH, dim, bottom);
+    lap("messages");
     drawMarks(t0, t1, y, rowH);
+    lap("marks");
     drawMatches(t0, t1);
+    drawStats.parts = parts;
     ctx.restore();
     // row labels
     ctx.fillStyle = "#fff"; ctx.fillRect(0, 0, GUTTER - 4, h);
@@ -487,57 +501,77 @@
       ctx.beginPath(); ctx.moveTo(x - 5, 2); ctx.lineTo(x + 5, 2); ctx.lineTo(x, 11); ctx.fill();
     }
   }
+  // Messages are batched: one path per (kind, dimmed, lost) for the lines and one for
+  // the heads, stroked once each; a software canvas pays per stroke, not per segment.
+  const ENDS_IN_A_BAR = new Set(["swallowed", "dropped", "stale", "fenced"]);
+  const KIND_NO = { token: 0, marker: 1, candidate: 2, elected: 3 };
   function drawMessages(t0, t1, y, rowH, dim, bottom) {
-    const seen = new Set();
+    const seen = new Set(), batches = new Map();
     let drawn = 0, skipped = 0;
     const headLen = Math.min(7, Math.max(3, rowH * 0.3));
+    const batch = (kind, dimmed, lost) => {
+      const key = kind + (dimmed ? "-dim" : "") + (lost ? "-lost" : "");
+      let b = batches.get(key);
+      if (!b) batches.set(key, b = { kind, dimmed, lost, lines: new Path2D(), heads: new Path2D(), bars: new Path2D() });
+      return b;
+    };
+    const seg = (path, x0, y0, x1, y1) => { path.moveTo(x0, y0); path.lineTo(x1, y1); };
     for (let j = upper(MSG_SENT, t1) - 1; j >= 0 && MSG_MAXEND[j] >= t0; j--) {
       const m = MSG[j];
       if (m.end < t0) continue;
       if (isNaN(y[m.src]) || (m.dst >= 0 && isNaN(y[m.dst]))) continue;
       const x1 = xOf(m.sent);
-      const key = m.kind + m.src + "|" + m.dst + "|" + Math.round(x1 * 0.7);
+      const key = ((KIND_NO[m.kind] * 1024 + m.src) * 1024 + (m.dst + 1)) * 1e6 + Math.round(x1 * 0.7);
       if (seen.has(key)) { skipped++; continue; }
       seen.add(key);
       drawn++;
-      ctx.strokeStyle = ctx.fillStyle = MSGCOL[m.kind];
-      ctx.globalAlpha = dim(m.src, m.dst) ? 0.12 : m.kind === "marker" ? 0.7 : 1;
-      ctx.lineWidth = m.kind === "token" ? 1.6 : m.kind === "marker" ? 0.9 : 1.3;
       const y1 = y[m.src];
+      const b = batch(m.kind, dim(m.src, m.dst), m.dst < 0);
       if (m.dst < 0) {
-        ctx.setLineDash([3, 2]);
         const dy = Math.min(rowH * 0.45, 12) * (m.right ? 1 : -1);
-        line(x1, y1, x1 + 10, y1 + dy);
-        ctx.setLineDash([]);
-        ctx.strokeStyle = C.kill; line(x1 + 7, y1 + dy - 3, x1 + 13, y1 + dy + 3); line(x1 + 13, y1 + dy - 3, x1 + 7, y1 + dy + 3);
+        seg(b.lines, x1, y1, x1 + 10, y1 + dy);
+        seg(b.bars, x1 + 7, y1 + dy - 3, x1 + 13, y1 + dy + 3); seg(b.bars, x1 + 13, y1 + dy - 3, x1 + 7, y1 + dy + 3);
         continue;
       }
       const x2 = xOf(m.recv), y2 = y[m.dst];
       const wraps = (m.right && m.dst <= m.src) || (!m.right && m.dst >= m.src);
+      let hx = x1, hy = y1;
       if (wraps) {
         const xm = (x1 + x2) / 2, exitY = m.right ? bottom : TOP - 2, enterY = m.right ? TOP - 2 : bottom;
-        line(x1, y1, xm, exitY); line(xm, enterY, x2, y2);
-        head(xm, enterY, x2, y2, headLen, m);
-      } else {
-        line(x1, y1, x2, y2);
-        head(x1, y1, x2, y2, headLen, m);
+        seg(b.lines, x1, y1, xm, exitY);
+        hx = xm; hy = enterY;
       }
+      seg(b.lines, hx, hy, x2, y2);
+      head(b, hx, hy, x2, y2, headLen, m);
+    }
+    for (const b of batches.values()) {
+      ctx.globalAlpha = b.dimmed ? 0.12 : b.kind === "marker" ? 0.7 : 1;
+      ctx.strokeStyle = ctx.fillStyle = MSGCOL[b.kind];
+      ctx.lineWidth = b.kind === "token" ? 1.6 : b.kind === "marker" ? 0.9 : 1.3;
+      ctx.setLineDash(b.lost ? [3, 2] : []);
+      ctx.stroke(b.lines);
+      ctx.setLineDash([]);
+      ctx.fill(b.heads);
+      ctx.lineWidth = 2;
+      if (b.lost) ctx.strokeStyle = C.kill;
+      ctx.stroke(b.bars);
     }
     ctx.globalAlpha = 1;
     drawStats.messages = drawn; drawStats.skipped = skipped;
   }
-  function head(x1, y1, x2, y2, len, m) {
+  function head(b, x1, y1, x2, y2, len, m) {
     const dx = x2 - x1, dy = y2 - y1, d = Math.hypot(dx, dy);
     if (d < 3 * len) return;
     const ux = dx / d, uy = dy / d;
-    if (["swallowed", "dropped", "stale", "fenced"].includes(m.outcome)) {
-      line(x2 - uy * len * 0.7, y2 + ux * len * 0.7, x2 + uy * len * 0.7, y2 - ux * len * 0.7);
+    if (ENDS_IN_A_BAR.has(m.outcome)) {
+      b.bars.moveTo(x2 - uy * len * 0.7, y2 + ux * len * 0.7);
+      b.bars.lineTo(x2 + uy * len * 0.7, y2 - ux * len * 0.7);
       return;
     }
-    ctx.beginPath(); ctx.moveTo(x2, y2);
-    ctx.lineTo(x2 - ux * len - uy * len * 0.45, y2 - uy * len + ux * len * 0.45);
-    ctx.lineTo(x2 - ux * len + uy * len * 0.45, y2 - uy * len - ux * len * 0.45);
-    ctx.fill();
+    b.heads.moveTo(x2, y2);
+    b.heads.lineTo(x2 - ux * len - uy * len * 0.45, y2 - uy * len + ux * len * 0.45);
+    b.heads.lineTo(x2 - ux * len + uy * len * 0.45, y2 - uy * len - ux * len * 0.45);
+    // no closePath: fill closes each head, and closePath makes a long path quadratic here
   }
   function drawMarks(t0, t1, y, rowH) {
     const lo = upper(T, t0 - 1) , hi = upper(T, t1);
@@ -981,7 +1015,8 @@
     ready: true, loadMs: performance.now(), events: NE, messages: MSG.length,
     setTime, setIndex, get view() { return view; }, drawStats: () => drawStats,
     nodeState: (p) => Object.assign({}, stateAfter(view.i + 1).nodes[p]),
-    timeOf: (u) => tOf(u), xOfTime: (t) => xOf(t), uEnd: U_END,
+    timeOf: (u) => tOf(u), xOfTime: (t) => xOf(t), uEnd: U_END, redraw: drawDiagram,
+    search: (text) => { searchEl.value = text; runSearch(); return view.matches ? view.matches.length : 0; },
   };
   document.body.dataset.ready = "true";
 })();
