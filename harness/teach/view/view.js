@@ -168,8 +168,12 @@
   // --- the ring --------------------------------------------------------------------
   const SVGNS = "http://www.w3.org/2000/svg";
   const ring = document.getElementById("ring");
-  const CX = 260, CY = 260, R = N <= 16 ? 185 : 205;
-  const NR = Math.max(6, Math.min(26, Math.PI * R / N * 0.62));
+  // Up to 24 nodes each gets two lines of words beside it; beyond, a number and colour,
+  // so the ring may fill the pane and the nodes be as large as their spacing allows.
+  const SMALL = N > 24;
+  const CX = 260, CY = 260, R = N <= 16 ? 185 : SMALL ? 228 : 205;
+  const NR = Math.max(6, Math.min(26, Math.PI * R / N * (SMALL ? 0.78 : 0.62)));
+  ring.setAttribute("viewBox", SMALL ? "0 0 520 520" : "-100 -5 720 530");
   const DELTA = Math.min(11, Math.max(4, NR * 0.55));
   const angle = (p) => -Math.PI / 2 + 2 * Math.PI * p / N;
   const at = (a, r) => [CX + r * Math.cos(a), CY + r * Math.sin(a)];
@@ -193,7 +197,7 @@
     let html = `<g id="links">`;
     for (let p = 0; p < N; p++) html += `<path class="link" data-from="${p}" d="${arcPath(p, (p + 1) % N, R)}"/>`;
     html += `</g><g id="bypasslinks"></g><g id="nodes">`;
-    const small = N > 24;
+    const small = SMALL;
     const idSize = Math.min(14, NR * 0.85), subSize = small ? 7.5 : 10.5;
     for (let p = 0; p < N; p++) {
       const a = angle(p), [x, y] = at(a, R), [lx, ly0] = at(a, R + NR + (small ? 9 : 12));
@@ -491,7 +495,7 @@
       lastX = x;
       line(x, TOP - 6, x, bottom);
       const digits = step < 0.01 ? 3 : step < 0.1 ? 2 : step < 1 ? 1 : 0;
-      ctx.fillText(tm.toFixed(digits) + " ms", x + 2, TOP - 10);
+      ctx.fillText(step >= 1000 ? `${+(tm / 1000).toFixed(3)} s` : tm.toFixed(digits) + " ms", x + 2, TOP - 10);
     }
     // violations on the axis
     ctx.fillStyle = "#d62728";
