@@ -41,6 +41,11 @@ from emulator.protocol import Side
 from emulator.runtime.control import NodeSpec, Rewire, Shutdown
 from emulator.runtime.node_process import node_main
 
+from emulator.records import (
+    BYPASSED, FAULT, LINK_HANDED, NODE_EXITED, NODE_STARTED, REJOINED, RESTARTED,
+    RING_STOPPING,
+)
+
 from .config import RingConfig, ensure_descriptor_budget
 from .interrupts import deferred_interrupts
 
@@ -139,7 +144,7 @@ class Cluster:
     def _stop(self, grace_s: float) -> None:
         if any(n.running for n in self.nodes):
             # Marks where the end begins: the EOFs that follow are the shutdown's own.
-            self._record(self.nodes[0], "ring_stopping", {})
+            self._record(self.nodes[0], RING_STOPPING, {})
         for node in self.nodes:
             if node.running and node.suspended:
                 self._signal(node, signal.SIGCONT, fault=False)
@@ -184,7 +189,7 @@ class Cluster:
                 except _GONE:
                     self._reap(node)
                     continue
-                if kind == "node_started":
+                if kind == NODE_STARTED:
                     node.ready = True
                 self._record(node, kind, fields, t_ns)
                 count += 1
@@ -267,7 +272,7 @@ class Cluster:
             if not node.ps.is_running():
                 return False
             if fault:
-                self._record(node, "fault", {"fault": signal.Signals(signum).name,
+                self._record(node, FAULT, {"fault": signal.Signals(signum).name,
                                              "target_pos": node.pos, "signal": int(signum)})
             if node.pidfd is not None:
                 signal.pidfd_send_signal(node.pidfd, signum)
@@ -290,7 +295,7 @@ class Cluster:
         left_end = self._link_to(self._neighbour(pos, -1), Side.RIGHT)
         right_end = self._link_to(self._neighbour(pos, +1), Side.LEFT)
         self._launch(pos, left=left_end, right=right_end)
-        self._record(node, "restarted", {"incarnation": node.incarnation})
+        self._record(node, RESTARTED, {"incarnation": node.incarnation})
         self._await_ready([pos])
 
     def bypass(self, pos: int) -> None:
@@ -300,7 +305,7 @@ class Cluster:
                                "2 nodes")
         left, right = self._neighbour(pos, -1), self._neighbour(pos, +1)
         self.nodes[pos].bypassed = True
-        self._record(self.nodes[pos], "bypassed", {"left_pos": left, "right_pos": right})
+        self._record(self.nodes[pos], BYPASSED, {"left_pos": left, "right_pos": right})
         self._splice(left, right)
 
     def rejoin(self, pos: int) -> None:
@@ -313,7 +318,7 @@ class Cluster:
             return
         node.bypassed = False
         left, right = self._neighbour(pos, -1), self._neighbour(pos, +1)
-        self._record(node, "rejoined", {"left_pos": left, "right_pos": right})
+        self._record(node, REJOINED, {"left_pos": left, "right_pos": right})
         self._splice(left, pos)
         self._splice(pos, right)
 
@@ -354,7 +359,7 @@ class Cluster:
             return False
         finally:
             end.close()  # sent or not, the harness keeps no copy
-        self._record(node, "link_handed", {"side": side.value})
+        self._record(node, LINK_HANDED, {"side": side.value})
         return True
 
     def right_of(self, pos: int) -> int:
@@ -433,7 +438,7 @@ class Cluster:
         fields = {"exitcode": exitcode}
         if exitcode < 0:
             fields["signal"] = signal.Signals(-exitcode).name
-        self._record(node, "node_exited", fields)
+        self._record(node, NODE_EXITED, fields)
         node.suspended = False
 
     # --- queries ------------------------------------------------------------------

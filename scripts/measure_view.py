@@ -19,7 +19,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
-from harness.cli.trace import read_trace  # noqa: E402
+from harness.tracefile import read_trace  # noqa: E402
 from harness.teach.view import write_html  # noqa: E402
 
 FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",

@@ -12,8 +12,9 @@ import os
 from typing import Iterable
 
 from ..config import ConfigError
-from ..teach.view import checker_verdict, write_html
-from .options import check_writable
+from ..files import check_output_path, write_text_atomically
+from ..teach.view import checker_verdict, render_html
+from ..tracefile import read_trace
 
 
 def register(commands) -> None:
@@ -33,9 +34,8 @@ def register(commands) -> None:
 
 
 def view_command(args: argparse.Namespace) -> int:
-    from .trace import read_trace
     records = read_trace(args.trace)
-    check_writable(args.out, "--out")
+    check_output_path(args.out, "--out")
     write_view(records, args.out, args.title or os.path.basename(args.trace))
     print(f"view: {args.out}  ({len(records)} events; open it in a browser)")
     return 0
@@ -49,7 +49,7 @@ def add_view_option(parser: argparse.ArgumentParser, what: str = "the run") -> N
 def check_view(args: argparse.Namespace) -> None:
     """Fail early (exit 2) on an unwritable --view, before any ring is started."""
     if getattr(args, "view", None) is not None:
-        check_writable(args.view, "--view")
+        check_output_path(args.view, "--view")
 
 
 def write_view(records: list[dict], path: str, title: str, *, verdict: dict | None = None,
@@ -64,16 +64,14 @@ def write_view(records: list[dict], path: str, title: str, *, verdict: dict | No
         verdict["violations"] = verdict["violations"] + [
             {"invariant": text.split(":", 1)[0], "t_ns": None,
              "detail": text.split(":", 1)[-1].strip()} for text in extra_violations]
-        write_html(records, path, title=title, verdict=verdict)
+        html = render_html(records, title=title, verdict=verdict)
     except ValueError as bad:
         raise ConfigError(f"--view: {bad}") from None
-    except OSError as why:
-        raise ConfigError(f"--view {path!r} cannot be written: {why.strerror}") from None
+    write_text_atomically(path, html)    # a late failure is an OutputError (exit 4)
 
 
 def write_trial_view(result, path: str) -> None:
     """The page of one chaos trial (a ``TrialResult``), read back from the run store."""
-    from .trace import read_trace
     if not result.trace:
         print(f"view: trial {result.scenario}/{result.trial} has no trace; no page written")
         return

@@ -1,13 +1,13 @@
 """The space-time diagram: records in, SVG out, checked by parsing what it drew."""
 from __future__ import annotations
 
-import json
 import pathlib
 import xml.etree.ElementTree as ET
 
 import pytest
 
 from harness.teach.diagram import extract_messages, fold_quiet_laps, parse_window, render_svg
+from harness.tracefile import read_trace
 
 SVG = "{http://www.w3.org/2000/svg}"
 DATA = pathlib.Path(__file__).parent / "data"
@@ -19,7 +19,7 @@ RECEIPTS = ("token_received", "marker_received", "candidate_forwarded",
 
 
 def load(name: str) -> list[dict]:
-    return [json.loads(line) for line in (DATA / name).read_text().splitlines()]
+    return read_trace(str(DATA / name))
 
 
 def classes(element) -> set[str]:

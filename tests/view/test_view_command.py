@@ -58,7 +58,7 @@ def _not_a_trace(tmp_path) -> str:
 @pytest.mark.parametrize("make_args, named", [
     (lambda tmp: ["view", str(tmp / "missing.jsonl"), "--out", str(tmp / "x.html")],
      "missing.jsonl"),
-    (lambda tmp: ["view", _not_a_trace(tmp), "--out", str(tmp / "x.html")], "line 1"),
+    (lambda tmp: ["view", _not_a_trace(tmp), "--out", str(tmp / "x.html")], "not a ringemu trace"),
     (lambda tmp: ["view", str(KILL_HOLDER), "--out", "/nonexistent-dir/x.html"],
      "/nonexistent-dir/x.html"),
     (lambda tmp: ["check", "--nodes", "3", "--view", "/nonexistent-dir/x.html"],

@@ -10,12 +10,12 @@ the page loads nothing from anywhere, so it opens from disk. The data is built b
 from __future__ import annotations
 
 import json
-import os
 import re
 from html import escape
 from importlib import resources
 from typing import Iterable
 
+from ...files import write_text_atomically
 from .model import checker_verdict, page_data
 
 __all__ = ["render_html", "write_html", "page_data", "checker_verdict"]
@@ -45,9 +45,5 @@ def write_html(records: Iterable[dict], path: str, *, title: str,
                verdict: dict | None = None,
                recovery_deadline_ms: float | None = None) -> None:
     """Render and write atomically (a reader never sees half a page)."""
-    html = render_html(records, title=title, verdict=verdict,
-                       recovery_deadline_ms=recovery_deadline_ms)
-    temporary = f"{path}.{os.getpid()}.tmp"
-    with open(temporary, "w", encoding="utf-8") as handle:
-        handle.write(html)
-    os.replace(temporary, path)
+    write_text_atomically(path, render_html(records, title=title, verdict=verdict,
+                                            recovery_deadline_ms=recovery_deadline_ms))

@@ -28,58 +28,55 @@ import re
 import statistics
 from typing import Iterable
 
+from emulator import records
+
 from .. import diagram
 from ... import invariants
 
 Record = dict
 
-# The kinds the page's script reacts to, by the name the script uses for them.
-KINDS = {
-    "NODE_STARTED": "node_started", "NODE_EXITED": "node_exited",
-    "NODE_STOPPING": "node_stopping", "RESTARTED": "restarted", "FAULT": "fault",
-    "BYPASSED": "bypassed", "REJOINED": "rejoined", "LINK_DOWN": "link_down",
-    "REWIRED": "rewired", "MESSAGE_LOST": "message_lost",
-    "TOKEN_RECEIVED": "token_received", "TOKEN_PASSED": "token_passed",
-    "TOKEN_CREATED": "token_created", "TOKEN_FENCED": "token_fenced",
-    "TOKEN_DROPPED": "token_dropped", "TOKEN_INJECTED": "token_injected",
-    "TOKEN_RETURNED": "token_returned", "TOKEN_BLOCKED": "token_blocked",
-    "SNAPSHOT_STARTED": "snapshot_started", "MARKER_RECEIVED": "marker_received",
-    "SNAPSHOT_PART": "snapshot_part", "SNAPSHOT_RESULT": "snapshot_result",
-    "ELECTION_ROUND": "election_round", "ELECTION_START": "election_start",
-    "CANDIDATE": "candidate", "CANDIDATE_FORWARDED": "candidate_forwarded",
-    "CANDIDATE_SWALLOWED": "candidate_swallowed", "LEADER": "leader",
-    "ELECTED": "elected", "ELECTION_COMPLETE": "election_complete",
-    "ROUND_ABANDONED": "round_abandoned", "RECOVERED": "recovered",
-    "RECOVERY_FAILED": "recovery_failed", "SUPERVISOR_GAVE_UP": "supervisor_gave_up",
-}
+# The kinds the page's script reacts to, by the constant's name in emulator/records.py
+# (the script says K.TOKEN_RECEIVED where this module says records.TOKEN_RECEIVED).
+_SCRIPT_KINDS = (
+    "NODE_STARTED", "NODE_EXITED", "NODE_STOPPING", "RESTARTED", "RESUMED", "FAULT",
+    "BYPASSED", "REJOINED", "LINK_DOWN", "REWIRED", "MESSAGE_LOST",
+    "TOKEN_RECEIVED", "TOKEN_PASSED", "TOKEN_CREATED", "TOKEN_FENCED", "TOKEN_DROPPED",
+    "TOKEN_INJECTED", "TOKEN_RETURNED", "TOKEN_BLOCKED",
+    "SNAPSHOT_STARTED", "MARKER_RECEIVED", "SNAPSHOT_PART", "SNAPSHOT_RESULT",
+    "ELECTION_ROUND", "ELECTION_START", "CANDIDATE", "CANDIDATE_FORWARDED",
+    "CANDIDATE_SWALLOWED", "LEADER", "ELECTED", "ELECTION_COMPLETE", "ROUND_ABANDONED",
+    "RECOVERED", "RECOVERY_FAILED", "SUPERVISOR_GAVE_UP", "RING_STOPPING",
+)
+KINDS = {name: getattr(records, name) for name in _SCRIPT_KINDS}
 
 # "Next event of a kind": the groups the controls step through.
 GROUPS = {
-    "fault": ("fault", "node_exited", "restarted", "bypassed", "rejoined", "message_lost",
-              "supervisor_gave_up"),
-    "snapshot": ("snapshot_started", "snapshot_result"),
-    "election": ("election_round", "candidate", "leader", "election_complete",
-                 "round_abandoned"),
-    "token": ("token_created", "token_passed", "token_received", "token_fenced",
-              "token_dropped", "token_injected", "token_returned", "token_blocked"),
+    "fault": (records.FAULT, records.NODE_EXITED, records.RESTARTED, records.BYPASSED,
+              records.REJOINED, records.MESSAGE_LOST, records.SUPERVISOR_GAVE_UP),
+    "snapshot": (records.SNAPSHOT_STARTED, records.SNAPSHOT_RESULT),
+    "election": (records.ELECTION_ROUND, records.CANDIDATE, records.LEADER,
+                 records.ELECTION_COMPLETE, records.ROUND_ABANDONED),
+    "token": tuple(sorted(records.TAKES | records.RELEASES | {records.TOKEN_BLOCKED})),
 }
 
 # Records the harness writes about the run rather than a node about itself.
-HARNESS_KINDS = ("fault", "election_round", "snapshot_result", "recovered", "recovery_failed",
-                 "round_abandoned", "trial_end", "ring_stopping", "hygiene", "note",
-                 "restarted", "bypassed", "rejoined", "node_exited", "supervisor_gave_up")
+HARNESS_KINDS = (records.FAULT, records.ELECTION_ROUND, records.SNAPSHOT_RESULT,
+                 records.RECOVERED, records.RECOVERY_FAILED, records.ROUND_ABANDONED,
+                 records.TRIAL_END, records.RING_STOPPING, records.HYGIENE, records.NOTE,
+                 records.RESTARTED, records.BYPASSED, records.REJOINED, records.NODE_EXITED,
+                 records.SUPERVISOR_GAVE_UP)
 
 MESSAGE_KINDS = diagram.MESSAGE_KINDS      # token, marker, candidate, elected
 _STANDARD = ("t_ns", "pos", "id", "pid", "kind")
 
 
-def page_data(records: Iterable[Record], *, title: str,
+def page_data(history: Iterable[Record], *, title: str,
               verdict: dict | None = None, recovery_deadline_ms: float | None = None) -> dict:
     """Everything the page needs, as plain JSON-able data.
 
     ``verdict`` is the checker's judgement to show; None runs harness.invariants
     over the records (with ``recovery_deadline_ms``)."""
-    ordered = diagram.sorted_records(records)
+    ordered = diagram.sorted_records(history)
     if not ordered:
         raise ValueError("the trace has no events")
     origin = ordered[0]["t_ns"]
@@ -101,11 +98,11 @@ def page_data(records: Iterable[Record], *, title: str,
               life.exitcode if life.exitcode is not None else None, rel(life.killed_ns)]
              for life in diagram.lives(ordered)]
     stops = diagram.bands(ordered,
-                          lambda r: r["kind"] == "fault" and r.get("fault") == "SIGSTOP",
-                          lambda r: (r["kind"] == "fault" and r.get("fault") == "SIGCONT")
-                          or r["kind"] == "node_exited")
-    bypass = diagram.bands(ordered, lambda r: r["kind"] == "bypassed",
-                           lambda r: r["kind"] in ("rejoined", "restarted"))
+                          lambda r: r["kind"] == records.FAULT and r.get("fault") == "SIGSTOP",
+                          lambda r: (r["kind"] == records.FAULT and r.get("fault") == "SIGCONT")
+                          or r["kind"] == records.NODE_EXITED)
+    bypass = diagram.bands(ordered, lambda r: r["kind"] == records.BYPASSED,
+                           lambda r: r["kind"] in (records.REJOINED, records.RESTARTED))
     cuts = [{"sid": list(c.sid),
              "points": [[pos, t - origin] for pos, t in sorted(c.points.items())
                         if c.result is None or t <= c.result["t_ns"]],
@@ -128,13 +125,13 @@ def page_data(records: Iterable[Record], *, title: str,
     }
 
 
-def checker_verdict(records: list[Record], *, nodes: int,
+def checker_verdict(history: list[Record], *, nodes: int,
                     recovery_deadline_ms: float | None) -> dict:
     """harness.invariants over the whole trace, as the page shows it."""
-    from ...chaos.campaign import RECOVERY_DEADLINE_MS
-    deadline = RECOVERY_DEADLINE_MS if recovery_deadline_ms is None else recovery_deadline_ms
-    found = invariants.check(records, nodes=nodes, recovery_deadline_ms=deadline)
-    judged = any(r["kind"] == "trial_end" for r in records)
+    deadline = (invariants.RECOVERY_DEADLINE_MS if recovery_deadline_ms is None
+                else recovery_deadline_ms)
+    found = invariants.check(history, nodes=nodes, recovery_deadline_ms=deadline)
+    judged = any(r["kind"] == records.TRIAL_END for r in history)
     return {"source": "harness.invariants", "checked": list(invariants.INVARIANTS),
             "complete": judged,
             "note": None if judged else "no trial_end record: liveness and the end-of-run "
@@ -147,7 +144,7 @@ def time_axis(ordered: list[Record], origin: int) -> dict:
     """Knots of a piecewise-linear map from trace time to axis time: linear, except
     that every silence longer than a few token hops is cut down to a short break."""
     instants = sorted({r["t_ns"] - origin for r in ordered})
-    passes = [r["t_ns"] for r in ordered if r["kind"] == "token_passed"]
+    passes = [r["t_ns"] for r in ordered if r["kind"] == records.TOKEN_PASSED]
     hop_ns = statistics.median([b - a for a, b in zip(passes, passes[1:])] or [2e6]) or 2e6
     threshold = int(max(15e6, 4 * hop_ns))
     shown = threshold // 3            # what a break keeps of its silence, on the axis

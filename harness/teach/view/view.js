@@ -119,7 +119,8 @@
       if (x.fault === "SIGSTOP") n.life = "stopped";
       else if (x.fault === "SIGCONT" && n.life === "stopped") n.life = "up";
       else if (x.fault === "SIGKILL" || x.fault === "SIGTERM") n.life = "killed";
-    } else if (k === K.BYPASSED) n.bypassed = true;
+    } else if (k === K.RESUMED) { if (n.life === "stopped") n.life = "up"; }
+    else if (k === K.BYPASSED) n.bypassed = true;
     else if (k === K.REJOINED) n.bypassed = false;
     else if (k === K.LINK_DOWN) { if (x.side === "left") n.downL = true; else n.downR = true; }
     else if (k === K.REWIRED) { if (x.side === "left") n.downL = false; else n.downR = false; }
@@ -651,7 +652,9 @@
   }
   // shutdown: the EOFs of the orderly stop are not news
   (function () {
-    for (let i = 0; i < NE; i++) if (EV[i][2] === K.NODE_STOPPING && (EV[i][5] || {}).reason === "shutdown") { view.stopT = T[i]; break; }
+    for (let i = 0; i < NE; i++) {
+      if (EV[i][2] === K.RING_STOPPING || (EV[i][2] === K.NODE_STOPPING && (EV[i][5] || {}).reason === "shutdown")) { view.stopT = T[i]; break; }
+    }
   })();
 
   // --- the diagram's mouse: click = cursor, drag = pan, wheel = zoom, hover = tip
