@@ -386,14 +386,19 @@
     lap("ticks");
     // breaks: the cut-out silences
     ctx.font = "10px sans-serif";
+    let lastLabel = -1e9;
     for (const [a, b] of D.axis.breaks) {
       const xa = xOf(a), xb = xOf(b);
       if (xb < GUTTER || xa > w) continue;
       ctx.fillStyle = "#eeeeee"; ctx.fillRect(xa, TOP - 4, xb - xa, bottom - TOP + 4);
       ctx.fillStyle = "#666";
       const label = `≈ ${((b - a) / 1e6).toFixed(0)} ms of silence ≈`;
-      if (xb - xa > ctx.measureText(label).width + 4) ctx.fillText(label, xa + 2, TOP + 8);
-      else { ctx.save(); ctx.translate((xa + xb) / 2 + 3, TOP + 4); ctx.rotate(Math.PI / 2); ctx.fillText(label, 0, 0); ctx.restore(); }
+      const width = ctx.measureText(label).width;
+      if (xb - xa > width + 4) { if (xa > lastLabel) { ctx.fillText(label, xa + 2, TOP + 8); lastLabel = xa + width; } }
+      else if ((xa + xb) / 2 - lastLabel > 14) {   // upright, unless it would touch the last one
+        ctx.save(); ctx.translate((xa + xb) / 2 + 3, TOP + 4); ctx.rotate(Math.PI / 2); ctx.fillText(label, 0, 0); ctx.restore();
+        lastLabel = (xa + xb) / 2;
+      }
     }
     // stopped bands, lives, bypass, holdings
     ctx.fillStyle = "rgba(158,202,225,0.5)";
@@ -582,6 +587,14 @@
     const lo = upper(T, t0 - 1) , hi = upper(T, t1);
     const seen = new Set();
     const r = Math.max(2.5, Math.min(5, rowH * 0.22));
+    const labelEnd = new Float64Array(N).fill(-1e9);   // a label only where the row has room
+    const label = (p, x, yy, text, colour) => {
+      if (rowH <= 14) return;
+      ctx.font = "bold 9px sans-serif";
+      if (x + 3 < labelEnd[p]) return;
+      ctx.fillStyle = colour; ctx.fillText(text, x + 3, yy - r - 3);
+      labelEnd[p] = x + 3 + ctx.measureText(text).width + 4;
+    };
     for (let i = lo; i < hi; i++) {
       const e = EV[i], k = e[2], p = e[1];
       if (p < 0 || p >= N || isNaN(y[p])) continue;
@@ -604,10 +617,10 @@
           ctx.strokeStyle = xx.fault === "SIGTERM" ? C.term : C.kill;
           line(x - r, yy - r, x + r, yy + r); line(x + r, yy - r, x - r, yy + r);
         }
-        if (rowH > 14) { ctx.fillStyle = C.kill; ctx.font = "bold 9px sans-serif"; ctx.fillText(String(xx.fault), x + 3, yy - r - 3); }
+        label(p, x, yy, String(xx.fault), C.kill);
       } else if (k === K.RESTARTED) {
         ctx.fillStyle = C.restart; circle(x, yy, r);
-        if (rowH > 14) { ctx.font = "bold 9px sans-serif"; ctx.fillText(`↻ pid ${e[3]}`, x + 4, yy - r - 2); }
+        label(p, x, yy, `↻ pid ${e[3]}`, C.restart);
       } else if (k === K.LEADER) {
         ctx.fillStyle = "#f2c12e"; ctx.strokeStyle = "#7a5c00"; ctx.lineWidth = 0.8;
         ctx.beginPath();
