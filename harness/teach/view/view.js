@@ -367,30 +367,50 @@
   const xOf = (t) => xOfU(uOf(t));
   let drawStats = { messages: 0, skipped: 0, ms: 0 };
 
+  // One frame of the diagram: every piece reads the visible window `f` (times t0..t1,
+  // rows y[], the dimming rule) and draws only what falls inside it.
   function drawDiagram() {
     const started = performance.now();
     layout();
     const { w, h, dpr, rows, rowH, y } = geo;
     ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
-    ctx.clearRect(0, 0, w, h);
     ctx.fillStyle = "#fff"; ctx.fillRect(0, 0, w, h);
-    const t0 = tOf(view.v0), t1 = tOf(view.v1);
-    const bottom = TOP + rowH * (rows.length + 0.6);
     const hl = view.highlight.size > 0;
-    const dim = (p, q) => hl && !view.highlight.has(p) && !(q !== undefined && view.highlight.has(q));
+    const f = {
+      t0: tOf(view.v0), t1: tOf(view.v1), y, rowH, bottom: TOP + rowH * (rows.length + 0.6),
+      dim: (p, q) => hl && !view.highlight.has(p) && !(q !== undefined && view.highlight.has(q)),
+    };
     ctx.save();
     ctx.beginPath(); ctx.rect(GUTTER - 4, 0, geo.plotW + 8, h); ctx.clip();
     const parts = {}; let mark = performance.now();
     const lap = (name) => { const now = performance.now(); parts[name] = +(now - mark).toFixed(1); mark = now; };
-    drawTicks(t0, t1, bottom);
-    lap("ticks");
-    // breaks: the cut-out silences
+    drawTicks(f.t0, f.t1, f.bottom);
+    drawBreaks(f);
+    drawLives(f);
+    drawHolds(f);
+    drawCuts(f);
+    lap("background");
+    drawMessages(f.t0, f.t1, y, rowH, f.dim, f.bottom);
+    lap("messages");
+    drawMarks(f.t0, f.t1, y, rowH);
+    drawMatches(f.t0, f.t1);
+    lap("marks");
+    ctx.restore();
+    drawRowLabels(f, rows);
+    drawStats.parts = parts;
+    drawStats.ms = performance.now() - started;
+    document.getElementById("diagnote").textContent =
+      `${drawStats.messages} messages drawn` + (drawStats.skipped ? `, ${drawStats.skipped} merged at this zoom` : "") +
+      ` · ${rows.length}/${N} nodes shown`;
+    placeCursor();
+  }
+  function drawBreaks(f) {            // the cut-out silences, labelled where there is room
     ctx.font = "10px sans-serif";
     let lastLabel = -1e9;
     for (const [a, b] of D.axis.breaks) {
       const xa = xOf(a), xb = xOf(b);
-      if (xb < GUTTER || xa > w) continue;
-      ctx.fillStyle = "#eeeeee"; ctx.fillRect(xa, TOP - 4, xb - xa, bottom - TOP + 4);
+      if (xb < GUTTER || xa > geo.w) continue;
+      ctx.fillStyle = "#eeeeee"; ctx.fillRect(xa, TOP - 4, xb - xa, f.bottom - TOP + 4);
       ctx.fillStyle = "#666";
       const label = `≈ ${((b - a) / 1e6).toFixed(0)} ms of silence ≈`;
       const width = ctx.measureText(label).width;
@@ -400,21 +420,21 @@
         lastLabel = (xa + xb) / 2;
       }
     }
-    // stopped bands, lives, bypass, holdings
+  }
+  function drawLives(f) {             // SIGSTOP bands, process lives (dying: dashed red), bypasses
+    const { y, rowH, t0, t1 } = f;
     ctx.fillStyle = "rgba(158,202,225,0.5)";
     for (const [p, a, b] of D.stops) {
-      if (isNaN(y[p])) continue;
       const e = b < 0 ? SPAN : b;
-      if (e < t0 || a > t1) continue;
+      if (isNaN(y[p]) || e < t0 || a > t1) continue;
       ctx.fillRect(xOf(a), y[p] - rowH * 0.4, Math.max(1.5, xOf(e) - xOf(a)), rowH * 0.8);
     }
     ctx.lineWidth = Math.min(1.6, Math.max(0.6, rowH / 10));
-    for (const [p, pid, start, end, code, killed] of D.lives) {
-      if (isNaN(y[p])) continue;
+    for (const [p, , start, end, , killed] of D.lives) {
       const e = end < 0 ? SPAN : end;
-      if (e < t0 || start > t1) continue;
+      if (isNaN(y[p]) || e < t0 || start > t1) continue;
       const k = killed >= 0 ? Math.min(Math.max(killed, start), e) : e;
-      ctx.globalAlpha = dim(p) ? 0.3 : 1;
+      ctx.globalAlpha = f.dim(p) ? 0.3 : 1;
       ctx.strokeStyle = "#555"; ctx.setLineDash([]);
       line(xOf(start), y[p], xOf(k), y[p]);
       if (k < e) { ctx.strokeStyle = C.kill; ctx.setLineDash([2, 2]); line(xOf(k), y[p], xOf(e), y[p]); ctx.setLineDash([]); }
@@ -423,66 +443,57 @@
     ctx.strokeStyle = "#aaa"; ctx.setLineDash([6, 3]);
     for (const [p, a, b] of D.bypass) {
       if (isNaN(y[p])) continue;
-      const e = b < 0 ? SPAN : b;
-      line(xOf(a), y[p] - Math.min(5, rowH * 0.2), xOf(e), y[p] - Math.min(5, rowH * 0.2));
+      const lift = Math.min(5, rowH * 0.2);
+      line(xOf(a), y[p] - lift, xOf(b < 0 ? SPAN : b), y[p] - lift);
     }
     ctx.setLineDash([]);
-    ctx.lineWidth = Math.max(2, Math.min(6, rowH * 0.22));
-    const holdPaths = { fresh: new Path2D(), stale: new Path2D(), freshDim: new Path2D(), staleDim: new Path2D() };
+  }
+  function drawHolds(f) {             // who holds a token (stale: brown), batched per colour
+    const { y, t0, t1 } = f;
+    ctx.lineWidth = Math.max(2, Math.min(6, f.rowH * 0.22));
+    const paths = { fresh: new Path2D(), stale: new Path2D(), freshDim: new Path2D(), staleDim: new Path2D() };
     for (let p = 0; p < N; p++) {
       if (isNaN(y[p])) continue;
       let lastX = -1e9;
-      const which = dim(p) ? "Dim" : "";
+      const which = f.dim(p) ? "Dim" : "";
       for (const hd of HOLDS[p]) {
         if (hd.end < t0 || hd.start > t1) continue;
         const xa = xOf(hd.start), xb = Math.max(xOf(Math.min(hd.end, SPAN)), xa + 1.5);
         if (xb - lastX < 0.5) continue;   // decimated: a hold thinner than a pixel next to the last
         lastX = xb;
-        const path = holdPaths[(hd.stale >= 0 ? "stale" : "fresh") + which];
+        const path = paths[(hd.stale >= 0 ? "stale" : "fresh") + which];
         path.moveTo(xa, y[p]); path.lineTo(xb, y[p]);
       }
     }
     for (const [name, colour] of [["fresh", "rgba(230,180,34,0.6)"], ["stale", "rgba(160,67,42,0.6)"]]) {
       ctx.strokeStyle = colour;
-      ctx.globalAlpha = 1; ctx.stroke(holdPaths[name]);
-      ctx.globalAlpha = 0.3; ctx.stroke(holdPaths[name + "Dim"]);
+      ctx.globalAlpha = 1; ctx.stroke(paths[name]);
+      ctx.globalAlpha = 0.3; ctx.stroke(paths[name + "Dim"]);
     }
     ctx.globalAlpha = 1;
-    lap("lives+holds");
-    // snapshot cuts
+  }
+  function drawCuts(f) {              // each snapshot's cut through the visible rows
     ctx.strokeStyle = C.cut; ctx.lineWidth = 1.8; ctx.setLineDash([7, 4]);
     for (const cut of D.cuts) {
-      const pts = cut.points.filter(([p]) => !isNaN(y[p]));
-      if (!pts.length || pts[pts.length - 1][1] < t0 || pts[0][1] > t1) continue;
+      const pts = cut.points.filter(([p]) => !isNaN(f.y[p]));
+      if (!pts.length || pts[pts.length - 1][1] < f.t0 || pts[0][1] > f.t1) continue;
       ctx.beginPath();
-      pts.forEach(([p, t], j) => (j ? ctx.lineTo(xOf(t), y[p]) : ctx.moveTo(xOf(t), y[p])));
+      pts.forEach(([p, t], j) => (j ? ctx.lineTo(xOf(t), f.y[p]) : ctx.moveTo(xOf(t), f.y[p])));
       ctx.stroke();
     }
     ctx.setLineDash([]);
-    lap("cuts");
-    drawMessages(t0, t1, y, rowH, dim, bottom);
-    lap("messages");
-    drawMarks(t0, t1, y, rowH);
-    lap("marks");
-    drawMatches(t0, t1);
-    drawStats.parts = parts;
-    ctx.restore();
-    // row labels
-    ctx.fillStyle = "#fff"; ctx.fillRect(0, 0, GUTTER - 4, h);
-    const size = Math.max(7, Math.min(12, rowH * 0.75));
+  }
+  function drawRowLabels(f, rows) {
+    ctx.fillStyle = "#fff"; ctx.fillRect(0, 0, GUTTER - 4, geo.h);
+    const size = Math.max(7, Math.min(12, f.rowH * 0.75));
     ctx.font = `bold ${size}px sans-serif`; ctx.textBaseline = "middle";
-    const every = Math.ceil(9 / Math.max(1, rowH));
+    const every = Math.ceil(9 / Math.max(1, f.rowH));
     rows.forEach((p, j) => {
       if (j % every) return;
       ctx.fillStyle = view.highlight.has(p) ? "#e6550d" : view.selected === p ? "#000" : "#333";
-      ctx.fillText(N > 24 ? `p${p}` : `p${p} · id ${ids[p]}`, 4, y[p]);
+      ctx.fillText(N > 24 ? `p${p}` : `p${p} · id ${ids[p]}`, 4, f.y[p]);
     });
     ctx.textBaseline = "alphabetic";
-    drawStats.ms = performance.now() - started;
-    document.getElementById("diagnote").textContent =
-      `${drawStats.messages} messages drawn` + (drawStats.skipped ? `, ${drawStats.skipped} merged at this zoom` : "") +
-      ` · ${rows.length}/${N} nodes shown`;
-    placeCursor();
   }
   function line(x0, y0, x1, y1) { ctx.beginPath(); ctx.moveTo(x0, y0); ctx.lineTo(x1, y1); ctx.stroke(); }
   function drawTicks(t0, t1, bottom) {
