@@ -284,14 +284,14 @@
       by += `<path class="link bypass" d="${arcPath(a, b, R - NR - 14)}"/>`;
     }
     document.getElementById("bypasslinks").innerHTML = by;
-    drawInFlight(t);
+    drawInFlight(t, s.epoch);
     drawFlashes(t);
     const c = [`t = ${ms(t)}`, `epoch ${s.epoch} · round ${s.round}`,
       s.result ? `last snapshot: ${s.result.complete ? s.result.tokens + " token(s)" : "incomplete"}` : "",
       s.recovered ? `recovered ×${s.recovered}` : ""];
     for (let j = 0; j < 4; j++) document.getElementById("c" + (j + 1)).textContent = c[j];
   }
-  function drawInFlight(t) {
+  function drawInFlight(t, epoch) {
     let html = "";
     const many = inFlight(t);
     for (const m of many.slice(0, 600)) {
@@ -306,7 +306,8 @@
       const col = MSGCOL[m.kind], lost = m.dst < 0;
       let shape;
       const s = Math.max(5, NR * 0.42);
-      if (m.kind === "token") shape = `<circle r="${f1(s)}" fill="${col}" stroke="#7a5c00"/><text style="font-size:${f1(Math.max(7, s * 0.95))}px" fill="#000">${esc(m.tag)}</text>`;
+      const stale = m.kind === "token" && +m.tag.slice(1) < epoch;   // older than the current epoch
+      if (m.kind === "token") shape = `<circle r="${f1(s)}" fill="${stale ? C.stale : col}" stroke="#7a5c00"/><text style="font-size:${f1(Math.max(7, s * 0.95))}px" fill="${stale ? "#fff" : "#000"}">${esc(m.tag)}</text>`;
       else if (m.kind === "marker") shape = `<rect x="-3.5" y="-3.5" width="7" height="7" transform="rotate(45)" fill="${col}"/>`;
       else {
         const w = Math.max(14, 7 * m.tag.length + 6);
@@ -314,7 +315,7 @@
       }
       if (lost) shape += `<path d="M-6,-6 L6,6 M6,-6 L-6,6" stroke="#d62728" stroke-width="2.2"/>`;
       const faded = (view.highlight.size && !view.highlight.has(m.src) && !view.highlight.has(dst)) || view.hidden.has(m.src);
-      html += `<g class="msg ${m.kind}${lost ? " lost" : ""}" data-kind="${m.kind}" data-src="${m.src}" data-dst="${m.dst}" ` +
+      html += `<g class="msg ${m.kind}${lost ? " lost" : ""}${stale ? " stale" : ""}" data-kind="${m.kind}" data-src="${m.src}" data-dst="${m.dst}" ` +
         `data-tag="${esc(m.tag)}" transform="translate(${f1(x)},${f1(y)})"${faded ? ' opacity="0.2"' : ""}>` +
         `<title>${esc(m.label)}: ${lost ? "never received" : m.outcome + " at p" + m.dst}</title>${shape}</g>`;
     }
