@@ -61,6 +61,8 @@ def main() -> int:
     page = os.path.join(tempfile.mkdtemp(), "view.html")
     write_html(records, page, title=os.path.basename(args.trace))
     t2 = time.perf_counter()
+    print(f"machine          {os.cpu_count()} CPUs, load average "
+          + " ".join(f"{v:.1f}" for v in os.getloadavg()) + " (1, 5, 15 min)")
     print(f"trace            {len(records)} events, {os.path.getsize(args.trace) / 1e6:.1f} MB")
     print(f"read             {(t1 - t0) * 1000:7.0f} ms")
     print(f"build page       {(t2 - t1) * 1000:7.0f} ms  ({os.path.getsize(page) / 1e6:.1f} MB)")
@@ -86,7 +88,12 @@ def main() -> int:
         rng = random.Random(1)
         instants = [rng.uniform(0, span) for _ in range(args.samples)]
         took = driver.execute_async_script(_SCRUB, instants)
-        print(f"scrub (random)   {summary(took)}")
+        print(f"scrub (random)   {summary(took)}   (to the second frame after: 2 frames = 33 ms)")
+        script = driver.execute_script("""
+            const took = [];
+            for (const t of arguments[0]) { const t0 = performance.now(); ringview.setTime(t); took.push(performance.now() - t0); }
+            return took;""", instants)
+        print(f"scrub (script)   {summary(script)}   (state fold, ring DOM, cursor)")
         n = driver.execute_script("return ringview.events")
         starts = [rng.randrange(n - 2) for _ in range(args.samples)]
         steps = driver.execute_script("""

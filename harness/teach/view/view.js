@@ -455,16 +455,19 @@
     const paths = { fresh: new Path2D(), stale: new Path2D(), freshDim: new Path2D(), staleDim: new Path2D() };
     for (let p = 0; p < N; p++) {
       if (isNaN(y[p])) continue;
-      let lastX = -1e9;
       const which = f.dim(p) ? "Dim" : "";
+      // decimated: holds less than 2 px apart are drawn as one run
+      let run = null;
+      const flush = () => { if (run) { run.path.moveTo(run.a, y[p]); run.path.lineTo(run.b, y[p]); } };
       for (const hd of HOLDS[p]) {
         if (hd.end < t0 || hd.start > t1) continue;
         const xa = xOf(hd.start), xb = Math.max(xOf(Math.min(hd.end, SPAN)), xa + 1.5);
-        if (xb - lastX < 0.5) continue;   // decimated: a hold thinner than a pixel next to the last
-        lastX = xb;
         const path = paths[(hd.stale >= 0 ? "stale" : "fresh") + which];
-        path.moveTo(xa, y[p]); path.lineTo(xb, y[p]);
+        if (run && run.path === path && xa - run.b < 2) { run.b = Math.max(run.b, xb); continue; }
+        flush();
+        run = { path, a: xa, b: xb };
       }
+      flush();
     }
     for (const [name, colour] of [["fresh", "rgba(230,180,34,0.6)"], ["stale", "rgba(160,67,42,0.6)"]]) {
       ctx.strokeStyle = colour;
@@ -543,7 +546,8 @@
       if (m.end < t0) continue;
       if (isNaN(y[m.src]) || (m.dst >= 0 && isNaN(y[m.dst]))) continue;
       const x1 = xOf(m.sent);
-      const key = ((KIND_NO[m.kind] * 1024 + m.src) * 1024 + (m.dst + 1)) * 1e6 + Math.round(x1 * 0.7);
+      // one message per link and kind in every 3 px: the rest would be drawn on top of it
+      const key = ((KIND_NO[m.kind] * 1024 + m.src) * 1024 + (m.dst + 1)) * 1e6 + Math.round(x1 / 3);
       if (seen.has(key)) { skipped++; continue; }
       seen.add(key);
       drawn++;
