@@ -130,3 +130,15 @@ def test_chaos_view_shows_a_trial_of_the_campaign(tmp_path):
     data = embedded_data(out.read_text())
     assert data["title"].startswith("chaos kill-holder · trial 0")
     assert any(data["kinds"][e[2]] == "fault" for e in data["events"])
+
+
+def test_a_trace_the_checker_cannot_judge_still_gets_a_page(tmp_path):
+    # A hand-made trace whose node_started lacks the epoch the checker reads.
+    trace = tmp_path / "hand-made.jsonl"
+    trace.write_text('{"format": "ringemu-trace", "version": 2}\n'
+                     '{"t_ns": 5, "pos": 0, "id": 1, "pid": 9, "kind": "node_started"}\n')
+    out = tmp_path / "page.html"
+    done = ringemu("view", str(trace), "--out", str(out))
+    assert done.returncode == 0, done.stderr
+    verdict = embedded_data(out.read_text())["verdict"]
+    assert verdict["complete"] is False and "could not judge" in verdict["note"]

@@ -130,7 +130,14 @@ def checker_verdict(history: list[Record], *, nodes: int,
     """harness.invariants over the whole trace, as the page shows it."""
     deadline = (invariants.RECOVERY_DEADLINE_MS if recovery_deadline_ms is None
                 else recovery_deadline_ms)
-    found = invariants.check(history, nodes=nodes, recovery_deadline_ms=deadline)
+    try:
+        found = invariants.check(history, nodes=nodes, recovery_deadline_ms=deadline)
+    except (KeyError, TypeError, ValueError) as unreadable:
+        # A hand-made or foreign trace may lack a field the checker needs: the page
+        # still shows the run, and says the checker could not judge it.
+        return {"source": "harness.invariants", "checked": [], "complete": False,
+                "note": f"the checker could not judge this trace: {type(unreadable).__name__}"
+                        f" {unreadable}", "violations": []}
     judged = any(r["kind"] == records.TRIAL_END for r in history)
     return {"source": "harness.invariants", "checked": list(invariants.INVARIANTS),
             "complete": judged,
