@@ -101,6 +101,7 @@ def browser():
         pytest.skip(f"no browser for the page tests: {missing}")
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
+    os.environ.setdefault("SE_OFFLINE", "true")   # selenium's manager: never fetch a driver
 
     before = {p.pid for p in psutil.Process().children(recursive=True)}
     profile = tempfile.mkdtemp(prefix="ringemu-view-chromium-")

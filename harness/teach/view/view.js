@@ -235,7 +235,9 @@
     ring.querySelectorAll(".link").forEach((l) => linkEls.push(l));
   })();
 
-  function lifeWord(n) {
+  function lifeWord(n, long) {
+    if (long && n.life === "killed") return "killed, not yet reaped: a zombie until the harness joins it";
+    if (long && n.life === "stopped") return "STOPPED (SIGSTOP): alive, but runs no code";
     return { none: "not started", up: n.restarted ? `restarted (↻${n.inc})` : "up", stopped: "STOPPED",
       killed: "killed, not reaped", reaped: `dead (${n.exit})`, exited: "exited" }[n.life] || n.life;
   }
@@ -931,7 +933,7 @@
       rows += `<div data-i="${i}" class="${harness.has(kindName(i)) ? "harness" : ""}">${(T[i] / 1e6).toFixed(3).padStart(10)}  ${esc(kindName(i))}  ${esc(fields(i))}</div>`;
     }
     const st = [
-      ["life", lifeWord(n)], ["pid", n.pid + (n.inc > 1 ? ` (incarnation ${n.inc})` : "")],
+      ["life", lifeWord(n, true)], ["pid", n.pid + (n.inc > 1 ? ` (incarnation ${n.inc})` : "")],
       ["role", n.role.replace("_", " ")], ["round", n.round], ["epoch (highest token seen)", n.epoch],
       ["fence (highest epoch or round seen)", n.fence],
       ["holds", holds.length ? holds.map((h) => `token e${h.epoch}` + (h.stale >= 0 && h.stale <= view.t ? " (stale)" : "")).join(", ") : "no token"],
