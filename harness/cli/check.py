@@ -134,7 +134,7 @@ def check_command(args: argparse.Namespace) -> int:
         open(args.trace, "w", encoding="utf-8").close()
         print(f"trace: no counterexample, {args.trace} left empty")
     if args.view is not None:
-        print(f"view: no counterexample, {args.view} left empty")
+        print(f"view: no counterexample, so no page ({args.view} not written)")
     return EXIT_OK
 
 
