@@ -7,7 +7,8 @@ the whole history to decide is decided here, with the very code the SVG diagram
 uses (harness/teach/diagram.py), so the two pictures of one run agree:
 
 * messages, each send paired with its receipt (``diagram.extract_messages``);
-* token holdings, process lives, SIGSTOP and bypass bands, snapshot cuts;
+* token holdings (the checker's own, ``records.holdings``), process lives,
+  SIGSTOP and bypass bands, snapshot cuts;
 * the time axis: long silences (a detection timeout, a stopped node) are cut
   down to a labelled break, so a burst of election messages and a 150 ms wait
   share one scrubber. The page maps time to "axis time" through the knots;
@@ -24,6 +25,7 @@ string is spelt in the script.
 """
 from __future__ import annotations
 
+import math
 import re
 import statistics
 from typing import Iterable
@@ -92,8 +94,7 @@ def page_data(history: Iterable[Record], *, title: str,
     messages = [[MESSAGE_KINDS.index(m.kind), m.src, -1 if m.dst is None else m.dst,
                  rel(m.sent_ns), rel(m.received_ns), 1 if m.direction == "right" else 0,
                  m.label, m.outcome, _tag(m)] for m in diagram.extract_messages(ordered)]
-    holds = [[h.pos, h.epoch, rel(h.start_ns), rel(h.end_ns), rel(h.stale_from_ns)]
-             for h in diagram.holdings(ordered)]
+    holds = _holds(ordered, origin)
     lives = [[life.pos, life.pid, rel(life.start_ns), rel(life.end_ns),
               life.exitcode if life.exitcode is not None else None, rel(life.killed_ns)]
              for life in diagram.lives(ordered)]
@@ -123,6 +124,20 @@ def page_data(history: Iterable[Record], *, title: str,
         "cuts": cuts, "axis": time_axis(ordered, origin), "verdict": verdict,
         "colours": diagram.COLOURS,
     }
+
+
+def _holds(ordered: list[Record], origin: int) -> list[list[int]]:
+    """[pos, epoch, start, end or -1, stale from or -1]: the checker's own holdings
+    (``records.holdings``), each marked stale from the first creation of a newer
+    epoch while it was held."""
+    created = [(r["t_ns"], r["epoch"]) for r in ordered if r["kind"] == records.TOKEN_CREATED]
+    found = []
+    for h in records.holdings(ordered):
+        end = -1 if h.end_ns == math.inf else int(h.end_ns) - origin
+        stale = next((t - origin for t, epoch in created
+                      if epoch > h.epoch and h.start_ns < t < h.end_ns), -1)
+        found.append([h.pos, h.epoch, h.start_ns - origin, end, stale])
+    return found
 
 
 def checker_verdict(history: list[Record], *, nodes: int,
