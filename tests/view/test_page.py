@@ -17,6 +17,7 @@ import pytest
 DATA = pathlib.Path(__file__).parent / "data"
 KILL_HOLDER = DATA / "kill-holder-8.jsonl"
 BIG_RING = DATA / "kill-holder-64.jsonl"
+PAUSE_HOLDER = DATA / "pause-holder-6.jsonl"
 DEADLINE_S = 20
 
 
@@ -40,7 +41,7 @@ def pages(tmp_path_factory):
     """The pages under test, made with the command a user runs."""
     out = tmp_path_factory.mktemp("pages")
     made = {}
-    for name, trace in (("kill", KILL_HOLDER), ("big", BIG_RING)):
+    for name, trace in (("kill", KILL_HOLDER), ("big", BIG_RING), ("pause", PAUSE_HOLDER)):
         made[name] = out / f"{name}.html"
         done = ringemu("view", str(trace), "--out", str(made[name]))
         assert done.returncode == 0, done.stderr
@@ -171,6 +172,32 @@ def test_the_leader_of_the_last_round_is_marked(browser, pages):
     assert [m.get_attribute("data-pos") for m in marked] == [str(leader["pos"])]
     assert marked[0].find_element("css selector", ".star").get_attribute("display") == "inline"
     assert marked[0].get_attribute("data-round") == str(leader["round"])
+
+
+def test_a_stopped_holder_is_bypassed_with_its_stale_token_which_is_fenced_on_waking(
+        browser, pages):
+    records = records_of(PAUSE_HOLDER)
+    stop = next(r for r in records if r["kind"] == "fault" and r["fault"] == "SIGSTOP")
+    bypassed = next(r for r in records if r["kind"] == "bypassed")
+    new_epoch = next(r for r in records if r["kind"] == "token_created"
+                     and r["t_ns"] > bypassed["t_ns"])
+    wake = next(r for r in records if r["kind"] == "fault" and r["fault"] == "SIGCONT")
+    fenced = next(r for r in records if r["kind"] == "token_fenced" and r["t_ns"] > wake["t_ns"])
+    assert stop["pos"] == bypassed["pos"] == wake["pos"]
+    asleep = (new_epoch["t_ns"] + wake["t_ns"]) // 2
+    open_page(browser, pages["pause"], f"t={ms_since_start(records, asleep):.6f}")
+    shown = node(browser, stop["pos"])
+    assert shown.get_attribute("data-life") == "stopped"
+    assert shown.get_attribute("data-bypassed") == "true"
+    assert shown.get_attribute("data-holds") == str(fenced["epoch"])     # the old token
+    badge = shown.find_element("css selector", ".tokenbadge")
+    assert "stale" in badge.get_attribute("class")
+    assert browser.find_elements("css selector", "#bypasslinks path")   # the splice
+
+    open_page(browser, pages["pause"], f"t={ms_since_start(records, fenced['t_ns']):.6f}")
+    assert all(node(browser, pos).get_attribute("data-holds") != str(fenced["epoch"])
+               for pos in range(max(r["pos"] for r in records) + 1))
+    assert int(node(browser, fenced["pos"]).get_attribute("data-fence")) >= new_epoch["epoch"]
 
 
 def test_clicking_the_diagram_moves_the_cursor_and_the_address(browser, pages):
