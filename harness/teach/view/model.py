@@ -32,7 +32,8 @@ from typing import Iterable
 
 from emulator import records
 
-from .. import diagram
+from ..diagram import analysis as diagram
+from ..diagram.canvas import COLOURS, EPOCH_COLOURS
 from ... import invariants
 
 Record = dict
@@ -68,7 +69,10 @@ HARNESS_KINDS = (records.FAULT, records.ELECTION_ROUND, records.SNAPSHOT_RESULT,
                  records.RESTARTED, records.BYPASSED, records.REJOINED, records.NODE_EXITED,
                  records.SUPERVISOR_GAVE_UP)
 
-MESSAGE_KINDS = diagram.MESSAGE_KINDS      # token, marker, candidate, elected
+# Messages by their wire names (Token, Marker, ...), in lower case in the page, where
+# they name CSS classes and data attributes (data-kind="token").
+PAGE_MESSAGE_KINDS = {name: name.lower() for name in diagram.MESSAGE_KINDS}
+MESSAGE_KINDS = tuple(PAGE_MESSAGE_KINDS)
 _STANDARD = ("t_ns", "pos", "id", "pid", "kind")
 
 
@@ -98,12 +102,8 @@ def page_data(history: Iterable[Record], *, title: str,
     lives = [[life.pos, life.pid, rel(life.start_ns), rel(life.end_ns),
               life.exitcode if life.exitcode is not None else None, rel(life.killed_ns)]
              for life in diagram.lives(ordered)]
-    stops = diagram.bands(ordered,
-                          lambda r: r["kind"] == records.FAULT and r.get("fault") == "SIGSTOP",
-                          lambda r: (r["kind"] == records.FAULT and r.get("fault") == "SIGCONT")
-                          or r["kind"] == records.NODE_EXITED)
-    bypass = diagram.bands(ordered, lambda r: r["kind"] == records.BYPASSED,
-                           lambda r: r["kind"] in (records.REJOINED, records.RESTARTED))
+    stops = diagram.stop_bands(ordered)
+    bypass = diagram.bypass_bands(ordered)
     cuts = [{"sid": list(c.sid),
              "points": [[pos, t - origin] for pos, t in sorted(c.points.items())
                         if c.result is None or t <= c.result["t_ns"]],
@@ -117,12 +117,13 @@ def page_data(history: Iterable[Record], *, title: str,
         "title": title, "nodes": n, "origin_ns": origin, "span": ordered[-1]["t_ns"] - origin,
         "ids": {str(pos): node_id for pos, node_id in diagram.node_ids(ordered).items()},
         "kinds": kind_names, "K": KINDS, "groups": GROUPS, "harnessKinds": HARNESS_KINDS,
-        "messageKinds": list(MESSAGE_KINDS), "events": events, "messages": messages,
+        "messageKinds": list(PAGE_MESSAGE_KINDS.values()), "events": events,
+        "messages": messages,
         "holds": holds, "lives": lives,
         "stops": [[pos, a - origin, rel(b)] for pos, a, b in stops],
         "bypass": [[pos, a - origin, rel(b)] for pos, a, b in bypass],
         "cuts": cuts, "axis": time_axis(ordered, origin), "verdict": verdict,
-        "colours": diagram.COLOURS,
+        "colours": _colours(),
     }
 
 
@@ -188,17 +189,26 @@ def _extra(r: Record) -> dict | int:
     return fields or 0
 
 
-_LABEL_VALUE = re.compile(r"^(?:token epoch (\d+)|candidate (\d+)|elected (\d+))")
+_LABEL_ID = re.compile(r"^(?:candidate|elected) (\d+)")
 
 
 def _tag(m: diagram.Message) -> str:
     """The few characters drawn on a message in flight: the token's epoch, the
     candidate's ID, the announced leader's ID."""
-    found = _LABEL_VALUE.match(m.label)
+    if m.kind == diagram.TOKEN:
+        return f"e{m.epoch}"
+    found = _LABEL_ID.match(m.label)
     if found is None:
         return ""
-    epoch, candidate, leader = found.groups()
-    return f"e{epoch}" if epoch else (candidate if candidate else f"★{leader}")
+    return found.group(1) if m.kind == diagram.CANDIDATE else f"★{found.group(1)}"
+
+
+def _colours() -> dict:
+    """The diagram's colours under the page's names (the first token epoch's for the token)."""
+    by_message = {PAGE_MESSAGE_KINDS[name]: COLOURS.get(name, EPOCH_COLOURS[0])
+                  for name in diagram.MESSAGE_KINDS}
+    return {**by_message,
+            **{k: COLOURS[k] for k in ("stale", "kill", "term", "restart", "eof", "cut")}}
 
 
 def _cut_summary(cut: diagram.Cut) -> str:

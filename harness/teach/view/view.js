@@ -300,7 +300,7 @@
       const right = m.right;
       const dst = m.dst >= 0 ? m.dst : (right ? (m.src + 1) % N : (m.src - 1 + N) % N);
       let steps = right ? (dst - m.src + N) % N : (m.src - dst + N) % N;
-      if (steps === 0) steps = N;
+      if (steps === 0 && m.dst !== m.src) steps = N;   // a returned pass stays at its sender
       const frac = m.dst >= 0 ? Math.min(1, Math.max(0, (t - m.sent) / Math.max(1, m.recv - m.sent))) : 0.5;
       const a = angle(m.src) + (right ? 1 : -1) * (2 * Math.PI / N) * steps * frac;
       const r = m.kind === "token" ? R : m.kind === "marker" ? (right ? R - DELTA : R - 1.9 * DELTA) : R + DELTA;
