@@ -100,8 +100,10 @@
       if (r > n.round) { n.round = r; n.role = "waiting"; n.leader = null; }
       n.fence = Math.max(n.fence, r);
     };
+    // A new process at this position. It may have been started outside the ring (the
+    // harness bypassed the dead one): then it stays bypassed until it rejoins.
     const restart = (inc) => Object.assign(n, { pid: e[3], inc, life: "up", restarted: true,
-      bypassed: false, role: "waiting", snap: null, downL: false, downR: false, leader: null });
+      role: "waiting", snap: null, downL: false, downR: false, leader: null });
     if (k === K.NODE_STARTED) {
       // a new process at this position (the explorer's traces have no pids: it says so)
       if (x.restart || (n.pid !== 0 && n.pid !== e[3])) restart(n.inc + 1);
@@ -110,6 +112,7 @@
     } else if (k === K.RESTARTED) {
       if (n.pid !== e[3] || n.life !== "up") restart(x.incarnation || n.inc + 1);
       else n.inc = x.incarnation || n.inc;
+      if (!x.outside) n.bypassed = false;            // restarted in place, in the ring
     } else if (k === K.NODE_EXITED) {
       if (mine) { n.life = x.exitcode === 0 ? "exited" : "reaped"; n.exit = x.signal || ("status " + x.exitcode); }
     } else if (k === K.NODE_STOPPING) {
