@@ -98,18 +98,24 @@ def arrange_ids(nodes: int, arrangement: str, seed: int) -> tuple[int, ...]:
                       + ", ".join(ARRANGEMENTS))
 
 
-def parse_ids(text: str) -> tuple[int, ...]:
-    """'5,9,2' -> (5, 9, 2), with a clear error for anything else."""
-    ids = []
+def parse_numbers(text: str, option: str, minimum: int, example: str) -> tuple[int, ...]:
+    """'5,9,2' -> (5, 9, 2): whole numbers >= ``minimum`` separated by commas, or one
+    line naming the part that is not."""
+    numbers = []
     for part in text.split(","):
         part = part.strip()
-        if not part.isdigit() or int(part) < 1:
-            raise ConfigError(f"--ids: {part!r} is not a natural number; give IDs >= 1 "
-                              "separated by commas, e.g. 5,9,2")
-        ids.append(int(part))
-    ids_tuple = tuple(ids)
-    check_ids(ids_tuple)
-    return ids_tuple
+        if not part.isdigit() or int(part) < minimum:
+            raise ConfigError(f"{option}: {part!r} is not allowed; give whole numbers "
+                              f">= {minimum} separated by commas, e.g. {example}")
+        numbers.append(int(part))
+    return tuple(numbers)
+
+
+def parse_ids(text: str) -> tuple[int, ...]:
+    """'5,9,2' -> (5, 9, 2), with a clear error for anything else."""
+    ids = parse_numbers(text, "--ids", 1, "5,9,2")
+    check_ids(ids)
+    return ids
 
 
 def ensure_descriptor_budget(nodes: int) -> None:

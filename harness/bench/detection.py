@@ -55,6 +55,17 @@ def _ring(start_method: str, seed: int, hold_ns: int = HOLD_NS) -> BenchRing:
     return BenchRing(config, seed=seed, candidates=NODES)
 
 
+def _next_recovery(ring: BenchRing, before: int, cause: str):
+    """The recovery the fault just made, which must have the expected cause."""
+    if not ring.pipeline.run_until(lambda: len(ring.pipeline.recoveries) > before, 30):
+        raise BenchError(f"no recovery ({cause}) within 30 s")
+    recovery = ring.pipeline.recoveries[before]
+    if recovery.cause != cause or not recovery.ok:
+        raise BenchError(f"expected a {cause} recovery, got {recovery.cause} "
+                         f"({'ok' if recovery.ok else 'failed'})")
+    return recovery
+
+
 def deaths(count: int, start_method: str) -> dict:
     detect, total, notice = [], [], []
     with _ring(start_method, seed=3) as ring:
@@ -66,12 +77,7 @@ def deaths(count: int, start_method: str) -> dict:
             mark = ring.mark()
             victim = rng.choice(ring.cluster.active_positions())
             ring.cluster.kill(victim)
-            if not ring.pipeline.run_until(
-                    lambda: len(ring.pipeline.recoveries) > before, 30):
-                raise BenchError("a death started no recovery within 30 s")
-            recovery = ring.pipeline.recoveries[before]
-            if recovery.cause != "death" or not recovery.ok:
-                raise BenchError(f"a death ended in {recovery.cause}/{recovery.ok}")
+            recovery = _next_recovery(ring, before, "death")
             fault = next(r for r in ring.records[mark:] if r["kind"] == FAULT)
             exited = next(r for r in ring.records[mark:] if r["kind"] == NODE_EXITED)
             notice.append((exited["t_ns"] - fault["t_ns"]) / 1e6)
@@ -93,12 +99,7 @@ def silences(count: int, start_method: str) -> dict:
             before = len(ring.pipeline.recoveries)
             timeout.append(ring.view.detection_timeout_s() * 1e3)
             trial.drop_at_holder()
-            if not ring.pipeline.run_until(
-                    lambda: len(ring.pipeline.recoveries) > before, 30):
-                raise BenchError("a dropped token started no recovery within 30 s")
-            recovery = ring.pipeline.recoveries[before]
-            if recovery.cause != "silence" or not recovery.ok:
-                raise BenchError(f"a drop ended in {recovery.cause}/{recovery.ok}")
+            recovery = _next_recovery(ring, before, "silence")
             detect.append(recovery.detect_ms)
             total.append(recovery.total_ms)
     return {"detect_ms": _percentiles(detect), "timeout_ms": _percentiles(timeout),
