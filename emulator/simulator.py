@@ -23,7 +23,8 @@ Commands (``StartElection``, ``StartSnapshot``, ``DropToken``, ``InjectToken``,
 connection. Faults outside a node (losing a message in flight, a restart) are
 methods. Every ``Report`` becomes an ``Event``; ``Send`` outputs are counted
 per message type and, for election messages, per round: the message-complexity
-claims of Chang & Roberts are claims about those counters.
+claims of Chang & Roberts (and of every other algorithm, ``algorithm=``) are
+claims about those counters.
 """
 from __future__ import annotations
 
@@ -33,7 +34,7 @@ from dataclasses import dataclass
 from typing import Callable, Iterable, Optional, Sequence, Union
 
 from .protocol import (
-    HOLD_TIMER, Candidate, Elected, NodeProtocol, PersistEpoch, Received, Report, Send,
+    DEFAULT_ALGORITHM, HOLD_TIMER, Elected, ElectionMessage, NodeProtocol, PersistEpoch, Received, Report, Send,
     SetTimer, Side, SnapshotId, StartElection, StartSnapshot, TimerFired, Token,
 )
 from .protocol.messages import Input, Output, RingMessage
@@ -79,9 +80,13 @@ class SnapshotResult:
 class ElectionOutcome:
     round: int
     leaders: tuple[int, ...]   # IDs that reported ``leader`` for the round
-    candidate_messages: int
+    candidate_messages: int    # the algorithm's own messages (all but the announcement)
     elected_messages: int
     steps: int
+
+    @property
+    def messages(self) -> int:
+        return self.candidate_messages + self.elected_messages
 
     @property
     def leader_id(self) -> Optional[int]:
@@ -114,13 +119,16 @@ class RingSimulator:
 
     def __init__(self, ids: Sequence[int], *, seed: int = 0,
                  epochs: Optional[Sequence[int]] = None, hold_ns: int = 0,
-                 fencing: bool = True, announce: bool = True) -> None:
+                 fencing: bool = True, announce: bool = True,
+                 algorithm: str = DEFAULT_ALGORITHM) -> None:
         if len(ids) < 2 or len(set(ids)) != len(ids):
             raise ValueError(f"need >= 2 unique IDs, got {list(ids)}")
         self.ids = list(ids)
         self.n = len(self.ids)
         self.rng = random.Random(seed)
-        self._options = {"hold_ns": hold_ns, "fencing": fencing, "announce": announce}
+        self.algorithm = algorithm
+        self._options = {"hold_ns": hold_ns, "fencing": fencing, "announce": announce,
+                         "algorithm": algorithm}
         # What each node's state file holds: the only thing a restart keeps.
         self.persisted = list(epochs) if epochs is not None else [0] * self.n
         if len(self.persisted) != self.n:
@@ -162,7 +170,7 @@ class RingSimulator:
             self.channels[((pos - 1) % self.n, Side.RIGHT)].append(message)
         kind = type(message).__name__
         self.sent[kind] += 1
-        if isinstance(message, (Candidate, Elected)):
+        if isinstance(message, ElectionMessage):
             self.sent_in_round[(message.round, kind)] += 1
 
     def _record(self, pos: int, kind: str, fields: dict) -> None:
@@ -272,8 +280,10 @@ class RingSimulator:
             self.command(pos, StartElection(round_))
         steps = self.run_until_quiet(max_steps, timers=timers)
         leaders = tuple(e.node_id for e in self.events_of("leader", round=round_))
-        return ElectionOutcome(round_, leaders, self.sent_in_round[(round_, "Candidate")],
-                               self.sent_in_round[(round_, "Elected")], steps)
+        own = sum(count for (r, kind), count in self.sent_in_round.items()
+                  if r == round_ and kind != Elected.__name__)
+        return ElectionOutcome(round_, leaders, own, self.sent_in_round[(round_, "Elected")],
+                               steps)
 
     def start_snapshot(self, pos: int) -> SnapshotId:
         self._snapshot_counter += 1

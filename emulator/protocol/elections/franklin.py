@@ -1,0 +1,114 @@
+"""Franklin: active nodes compare with their nearest active neighbours, both ways.
+
+Theory of operation
+-------------------
+W. R. Franklin (1982), "On an improved algorithm for decentralized extrema
+finding in circular configurations of processors", CACM 25(5). In phase k
+every active node (a candidate still in the race) sends ``Compare(round, k,
+id)`` both ways; relays (non-candidates, and candidates that lost) pass it on,
+so it reaches the nearest active node on each side. An active node that has one
+ID of phase k from each side stays active for phase k+1 if its own ID is larger
+than both, and becomes a relay otherwise. Of two neighbouring active nodes at
+most one survives, so each phase at least halves them. An active node whose own
+ID comes home is the only one left: it wins. A neighbour can start phase k+1
+before this node has heard both IDs of phase k, so IDs of later phases wait in a
+queue per side (FIFO links keep them in phase order); if this node then loses,
+it relays the queued ones.
+
+Failures: a lost message (its reader was killed) can skew the phases a node
+hears. Leaving the race then could drop the largest candidate and let a smaller
+one win, so such a node *stalls* instead: it stays active and swallows
+everything, so no ID can come home this round, and the harness abandons it and
+starts the next.
+
+Direction: both ways, over the duplex links; the announcement goes rightwards.
+Messages: each phase costs 2n (every link carries one ID each way), there are at
+most ⌊lg c⌋ phases with two or more active nodes among c candidates, and the
+last one costs 2n again: at most 2n⌊lg n⌋ + 2n, so 2n⌊lg n⌋ + 3n with the
+announcement. Time: O(n) hops per phase, O(n log n) in all.
+"""
+from __future__ import annotations
+
+from ..messages import Compare, ElectionMessage, Output, Send, Side
+from .base import ElectionProtocol, Status
+
+
+class FranklinElector(ElectionProtocol):
+    name = "franklin"
+    messages = (Compare,)
+    bidirectional = True
+
+    def reset_round(self) -> None:
+        self.phase = 0
+        # IDs (phase, id) received while active, per side they came from.
+        self.heard: dict[Side, tuple[tuple[int, int], ...]] = {Side.LEFT: (), Side.RIGHT: ()}
+        self.stalled = False
+
+    def state(self) -> tuple:
+        return (self.phase, self.heard[Side.LEFT], self.heard[Side.RIGHT], self.stalled)
+
+    def restore(self, state: tuple) -> None:
+        self.phase = state[0]
+        self.heard = {Side.LEFT: state[1], Side.RIGHT: state[2]}
+        self.stalled = state[3]
+
+    def start(self) -> list[Output]:
+        return self._compare_both_ways()
+
+    def _compare_both_ways(self) -> list[Output]:
+        message = Compare(self.round, self.phase, self.node_id)
+        return [Send(Side.LEFT, message), Send(Side.RIGHT, message)]
+
+    def receive(self, side: Side, message: ElectionMessage) -> list[Output]:
+        if not isinstance(message, Compare):
+            return [self.dropped(message, "foreign")]
+        fields = {"candidate_id": message.node_id, "phase": message.phase}
+        if self.status is Status.CANDIDATE and self.stalled:
+            return [self.dropped(message, "stalled", **fields)]
+        if message.node_id == self.node_id:
+            if self.status is Status.CANDIDATE and message.phase != self.phase:
+                return [self.dropped(message, "unexpected", **fields)]
+            return self.own_id_home(message, **fields)
+        if self.status is Status.LEADER:
+            return [self.swallowed(message, **fields)]
+        if self.status is not Status.CANDIDATE:
+            self.become_not_leader()
+            return self._pass_on(side, message)
+        self.heard[side] = self.heard[side] + ((message.phase, message.node_id),)
+        return self._decide()
+
+    def _pass_on(self, side: Side, message: Compare) -> list[Output]:
+        onward = side.opposite
+        return self.relay(onward, message, (message.phase, message.node_id, onward),
+                          candidate_id=message.node_id, phase=message.phase)
+
+    def _decide(self) -> list[Output]:
+        """Compare once both sides' IDs of this phase are here."""
+        if not (self.heard[Side.LEFT] and self.heard[Side.RIGHT]):
+            return []
+        (left_phase, left), (right_phase, right) = (self.heard[Side.LEFT][0],
+                                                    self.heard[Side.RIGHT][0])
+        self.heard = {side: queue[1:] for side, queue in self.heard.items()}
+        if left_phase != self.phase or right_phase != self.phase:
+            # Only a lost message can skew phases: stall (see the header).
+            self.stalled = True
+            return [self.dropped(Compare(self.round, self.phase, self.node_id), "stalled",
+                                 detail=f"phases {left_phase}/{right_phase} heard in "
+                                        f"phase {self.phase}")]
+        if self.node_id > max(left, right):
+            self.phase += 1
+            return [output for send in self._compare_both_ways()
+                    for output in self.send(send.side, send.message,
+                                            candidate_id=self.node_id, phase=self.phase)]
+        return self._lose()
+
+    def _lose(self) -> list[Output]:
+        """Become a relay and pass on what neighbours of later phases already sent."""
+        self.become_not_leader()
+        outputs: list[Output] = []
+        queued = self.heard
+        self.heard = {Side.LEFT: (), Side.RIGHT: ()}
+        for side, queue in queued.items():
+            for phase, node_id in queue:
+                outputs += self._pass_on(side, Compare(self.round, phase, node_id))
+        return outputs
