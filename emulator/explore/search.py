@@ -142,7 +142,7 @@ class Explorer:
 
         self._roots: dict[int, tuple] = {}
         for ids in cfg.arrangements:
-            state = self.canon(model.initial_state(ids))[0]
+            state = self.canon(model.initial_state(cfg, ids))[0]
             root, new = add(state, -1, -1, 0)
             if new:
                 self._roots[root] = state

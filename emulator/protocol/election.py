@@ -43,6 +43,11 @@ class Elector(ElectionProtocol):
 
     name = "cr"
     messages = (Candidate,)
+    # Chang–Roberts decides by status alone: was_candidate follows from it.
+    state_attributes = ()
+
+    def restore(self, state: tuple) -> None:
+        self.was_candidate = self.status in (Status.CANDIDATE, Status.LEADER)
 
     def start(self) -> list[Output]:
         return [Send(Side.RIGHT, Candidate(self.round, self.node_id))]

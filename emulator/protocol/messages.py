@@ -176,14 +176,19 @@ class Relay(ElectionMessage):
 
 @dataclass(frozen=True, slots=True)
 class Victory(ElectionMessage):
-    """Peterson: the largest ID is known; travels to its owner, who becomes leader."""
+    """Peterson: the largest candidate ID is known. It travels to its owner
+    (``lap`` False), then once round the ring from there (``lap`` True) so that
+    every node can object; back at the owner, the owner leads."""
 
     round: int
     leader_id: int
+    lap: bool
 
     def __post_init__(self) -> None:
         _natural("round", self.round, 1)
         _natural("leader_id", self.leader_id, 1)
+        if not isinstance(self.lap, bool):
+            raise ValueError(f"lap must be a bool, got {self.lap!r}")
 
 
 RingMessage = Union[Token, Marker, Candidate, Elected, Lap, Probe, Reply, Compare, Relay, Victory]

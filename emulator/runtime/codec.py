@@ -40,7 +40,8 @@ _LAYOUTS = {
     b"F": (Compare, struct.Struct(">QQQ"), ("round", "phase", "node_id"), Compare),
     b"D": (Relay, struct.Struct(">QQQB"), ("round", "phase", "value", "second"),
            lambda r, p, v, s: Relay(r, p, v, _flag(s))),
-    b"V": (Victory, struct.Struct(">QQ"), ("round", "leader_id"), Victory),
+    b"V": (Victory, struct.Struct(">QQB"), ("round", "leader_id", "lap"),
+           lambda r, i, lap: Victory(r, i, _flag(lap))),
 }
 _TAG_OF = {layout[0]: tag for tag, layout in _LAYOUTS.items()}
 

@@ -56,6 +56,9 @@ class ElectionProtocol:
     # Whether it ever sends LEFT (the explorer and the docs want to know).
     bidirectional: ClassVar[bool] = False
     drop_repeats: ClassVar[bool] = True  # the model checker may turn it off
+    # Per-round attributes beyond the common ones, each hashable: the model checker
+    # keeps a node's election as these values (``state``/``restore``).
+    state_attributes: ClassVar[tuple[str, ...]] = ("was_candidate",)
 
     def __init__(self, node_id: int, announce: bool = True) -> None:
         self.node_id = node_id
@@ -71,7 +74,7 @@ class ElectionProtocol:
     # --- what an algorithm provides ------------------------------------------
 
     def reset_round(self) -> None:
-        """Forget the algorithm's own state of the previous round."""
+        """Forget the algorithm's own state of the previous round (``state_attributes``)."""
 
     def start(self) -> list[Output]:
         """This node has just become a candidate of ``self.round``: its first sends,
@@ -83,11 +86,13 @@ class ElectionProtocol:
         raise NotImplementedError
 
     def state(self) -> tuple:
-        """The algorithm's own per-round state as a hashable tuple (the explorer's)."""
-        return ()
+        """``state_attributes``' values, a hashable tuple (the model checker's)."""
+        return tuple(getattr(self, name) for name in self.state_attributes)
 
     def restore(self, state: tuple) -> None:
         """Inverse of ``state``."""
+        for name, value in zip(self.state_attributes, state, strict=True):
+            setattr(self, name, value)
 
     # --- inputs ------------------------------------------------------------
 

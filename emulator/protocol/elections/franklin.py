@@ -37,20 +37,14 @@ class FranklinElector(ElectionProtocol):
     name = "franklin"
     messages = (Compare,)
     bidirectional = True
+    state_attributes = ("was_candidate", "phase", "heard_left", "heard_right", "stalled")
 
     def reset_round(self) -> None:
         self.phase = 0
-        # IDs (phase, id) received while active, per side they came from.
-        self.heard: dict[Side, tuple[tuple[int, int], ...]] = {Side.LEFT: (), Side.RIGHT: ()}
+        # IDs (phase, id) received while active, per side they came from, oldest first.
+        self.heard_left: tuple[tuple[int, int], ...] = ()
+        self.heard_right: tuple[tuple[int, int], ...] = ()
         self.stalled = False
-
-    def state(self) -> tuple:
-        return (self.phase, self.heard[Side.LEFT], self.heard[Side.RIGHT], self.stalled)
-
-    def restore(self, state: tuple) -> None:
-        self.phase = state[0]
-        self.heard = {Side.LEFT: state[1], Side.RIGHT: state[2]}
-        self.stalled = state[3]
 
     def start(self) -> list[Output]:
         return self._compare_both_ways()
@@ -74,7 +68,10 @@ class FranklinElector(ElectionProtocol):
         if self.status is not Status.CANDIDATE:
             self.become_not_leader()
             return self._pass_on(side, message)
-        self.heard[side] = self.heard[side] + ((message.phase, message.node_id),)
+        if side is Side.LEFT:
+            self.heard_left += ((message.phase, message.node_id),)
+        else:
+            self.heard_right += ((message.phase, message.node_id),)
         return self._decide()
 
     def _pass_on(self, side: Side, message: Compare) -> list[Output]:
@@ -84,11 +81,10 @@ class FranklinElector(ElectionProtocol):
 
     def _decide(self) -> list[Output]:
         """Compare once both sides' IDs of this phase are here."""
-        if not (self.heard[Side.LEFT] and self.heard[Side.RIGHT]):
+        if not (self.heard_left and self.heard_right):
             return []
-        (left_phase, left), (right_phase, right) = (self.heard[Side.LEFT][0],
-                                                    self.heard[Side.RIGHT][0])
-        self.heard = {side: queue[1:] for side, queue in self.heard.items()}
+        (left_phase, left), (right_phase, right) = self.heard_left[0], self.heard_right[0]
+        self.heard_left, self.heard_right = self.heard_left[1:], self.heard_right[1:]
         if left_phase != self.phase or right_phase != self.phase:
             # Only a lost message can skew phases: stall (see the header).
             self.stalled = True
@@ -106,8 +102,8 @@ class FranklinElector(ElectionProtocol):
         """Become a relay and pass on what neighbours of later phases already sent."""
         self.become_not_leader()
         outputs: list[Output] = []
-        queued = self.heard
-        self.heard = {Side.LEFT: (), Side.RIGHT: ()}
+        queued = {Side.LEFT: self.heard_left, Side.RIGHT: self.heard_right}
+        self.heard_left = self.heard_right = ()
         for side, queue in queued.items():
             for phase, node_id in queue:
                 outputs += self._pass_on(side, Compare(self.round, phase, node_id))

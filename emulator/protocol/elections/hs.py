@@ -31,17 +31,11 @@ class HirschbergSinclairElector(ElectionProtocol):
     name = "hs"
     messages = (Probe, Reply)
     bidirectional = True
+    state_attributes = ("was_candidate", "phase", "replied")
 
     def reset_round(self) -> None:
         self.phase = 0
         self.replied: frozenset[Side] = frozenset()  # sides that replied in this phase
-
-    def state(self) -> tuple:
-        return (self.phase, tuple(sorted(side.value for side in self.replied)))
-
-    def restore(self, state: tuple) -> None:
-        self.phase = state[0]
-        self.replied = frozenset(Side(value) for value in state[1])
 
     def start(self) -> list[Output]:
         return self._probe_both_ways()

@@ -30,15 +30,10 @@ from .base import ElectionProtocol, Status
 class LeLannElector(ElectionProtocol):
     name = "lelann"
     messages = (Lap,)
+    state_attributes = ("was_candidate", "largest_seen")
 
     def reset_round(self) -> None:
         self.largest_seen = 0  # largest other candidate ID seen in this round
-
-    def state(self) -> tuple:
-        return (self.largest_seen,)
-
-    def restore(self, state: tuple) -> None:
-        (self.largest_seen,) = state
 
     def start(self) -> list[Output]:
         return [Send(Side.RIGHT, Lap(self.round, self.node_id, self.node_id))]
