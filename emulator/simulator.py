@@ -24,7 +24,10 @@ connection. Faults outside a node (losing a message in flight, a restart) are
 methods. Every ``Report`` becomes an ``Event``; ``Send`` outputs are counted
 per message type and, for election messages, per round: the message-complexity
 claims of Chang & Roberts (and of every other algorithm, ``algorithm=``) are
-claims about those counters.
+claims about those counters. ``elect(..., quick=True)`` runs a round at scale
+(N = 1024): it picks a random non-empty channel in O(1) instead of listing every
+enabled step, fires no timer, and (with ``forwarding_events=False``) keeps no
+event per forwarded message -- the counters are the same.
 """
 from __future__ import annotations
 
@@ -38,6 +41,13 @@ from .protocol import (
     SetTimer, Side, SnapshotId, StartElection, StartSnapshot, TimerFired, Token,
 )
 from .protocol.messages import Input, Output, RingMessage
+
+
+# Per-message reports that ``forwarding_events=False`` leaves out (as the node
+# runtime's ``report_forwarding`` does).
+FORWARDING_KINDS = frozenset((
+    "marker_received", "candidate_forwarded", "candidate_swallowed", "candidate_dropped",
+    "elected", "election_sent", "election_swallowed", "election_dropped"))
 
 
 @dataclass(frozen=True)
@@ -120,7 +130,7 @@ class RingSimulator:
     def __init__(self, ids: Sequence[int], *, seed: int = 0,
                  epochs: Optional[Sequence[int]] = None, hold_ns: int = 0,
                  fencing: bool = True, announce: bool = True,
-                 algorithm: str = DEFAULT_ALGORITHM) -> None:
+                 algorithm: str = DEFAULT_ALGORITHM, forwarding_events: bool = True) -> None:
         if len(ids) < 2 or len(set(ids)) != len(ids):
             raise ValueError(f"need >= 2 unique IDs, got {list(ids)}")
         self.ids = list(ids)
@@ -142,6 +152,11 @@ class RingSimulator:
         self.sent_in_round: Counter[tuple[int, str]] = Counter()  # (round, type)
         self.steps = 0
         self._snapshot_counter = 0
+        self.forwarding_events = forwarding_events
+        # Channels that may hold something, for quick rounds (emptied ones are
+        # dropped lazily): a list to pick from, a set to test membership.
+        self._busy: list[tuple[int, Side]] = []
+        self._busy_set: set[tuple[int, Side]] = set()
 
     def _fresh_node(self, pos: int) -> NodeProtocol:
         return NodeProtocol(self.ids[pos], epoch=self.persisted[pos], **self._options)
@@ -165,15 +180,21 @@ class RingSimulator:
     def _send(self, pos: int, send: Send) -> None:
         message = send.message
         if send.side is Side.RIGHT:
-            self.channels[((pos + 1) % self.n, Side.LEFT)].append(message)
+            key = ((pos + 1) % self.n, Side.LEFT)
         else:
-            self.channels[((pos - 1) % self.n, Side.RIGHT)].append(message)
+            key = ((pos - 1) % self.n, Side.RIGHT)
+        self.channels[key].append(message)
+        if key not in self._busy_set:
+            self._busy_set.add(key)
+            self._busy.append(key)
         kind = type(message).__name__
         self.sent[kind] += 1
         if isinstance(message, ElectionMessage):
             self.sent_in_round[(message.round, kind)] += 1
 
     def _record(self, pos: int, kind: str, fields: dict) -> None:
+        if not self.forwarding_events and kind in FORWARDING_KINDS:
+            return
         self.events.append(Event(self.steps, pos, self.ids[pos], kind, fields))
 
     # --- steps -------------------------------------------------------------
@@ -266,8 +287,28 @@ class RingSimulator:
 
     # --- elections and snapshots ---------------------------------------------
 
+    def run_quick(self, max_steps: int) -> int:
+        """Deliver messages, a random non-empty channel at a time, until none is left;
+        no timer fires. Raises past ``max_steps`` (something circulates)."""
+        busy, busy_set, channels, rng = self._busy, self._busy_set, self.channels, self.rng
+        taken = 0
+        while busy:
+            i = rng.randrange(len(busy))
+            key = busy[i]
+            if not channels[key]:
+                busy[i] = busy[-1]
+                busy.pop()
+                busy_set.discard(key)
+                continue
+            if taken >= max_steps:
+                raise RuntimeError(f"not quiet after {max_steps} steps")
+            self.take(Delivery(*key))
+            taken += 1
+        return taken
+
     def elect(self, candidates: Iterable[int], round_: Optional[int] = None, *,
-              timers: bool = False, max_steps: int = 100_000) -> ElectionOutcome:
+              timers: bool = False, max_steps: int = 100_000,
+              quick: bool = False) -> ElectionOutcome:
         """Start a round at the candidate *positions* at once, run until quiet.
 
         The round defaults to one above every fence, as the harness chooses it.
@@ -278,7 +319,10 @@ class RingSimulator:
             round_ = max(node.epoch for node in self.nodes) + 1
         for pos in candidates:
             self.command(pos, StartElection(round_))
-        steps = self.run_until_quiet(max_steps, timers=timers)
+        if quick:
+            steps = self.run_quick(max_steps)
+        else:
+            steps = self.run_until_quiet(max_steps, timers=timers)
         leaders = tuple(e.node_id for e in self.events_of("leader", round=round_))
         own = sum(count for (r, kind), count in self.sent_in_round.items()
                   if r == round_ and kind != Elected.__name__)
