@@ -10,6 +10,8 @@ import random
 import resource
 from dataclasses import dataclass
 
+from emulator.protocol.algorithms import ALGORITHMS, DEFAULT_ALGORITHM
+
 ARRANGEMENTS = ("random", "ascending", "descending")
 START_METHODS = ("fork", "forkserver", "spawn")
 DEFAULT_START_METHOD = "fork"  # correct here (see Cluster) and 10-25x cheaper to start
@@ -36,6 +38,8 @@ class RingConfig:
     token_report_every: int = 1
     # False: no per-message snapshot/election events (NodeSpec.report_forwarding).
     report_forwarding: bool = True
+    # The election algorithm every node runs (emulator/protocol/algorithms.py).
+    algorithm: str = DEFAULT_ALGORITHM
 
     def __post_init__(self) -> None:
         check_ids(self.ids)
@@ -46,6 +50,7 @@ class RingConfig:
             raise ConfigError(f"token report interval {self.token_report_every!r} is not "
                               "allowed; need a whole number of hops >= 1 (1 = every hop)")
         check_start_method(self.start_method)
+        check_algorithm(self.algorithm)
 
     @property
     def nodes(self) -> int:
@@ -63,6 +68,12 @@ def check_ids(ids: tuple[int, ...]) -> None:
         if node_id in seen:
             raise ConfigError(f"node ID {node_id} appears twice; IDs must be unique")
         seen.add(node_id)
+
+
+def check_algorithm(name: str) -> None:
+    if name not in ALGORITHMS:
+        raise ConfigError(f"algorithm {name!r} is unknown; choose one of "
+                          + ", ".join(ALGORITHMS))
 
 
 def check_start_method(method: str) -> None:

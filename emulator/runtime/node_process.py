@@ -30,7 +30,7 @@ from multiprocessing import reduction
 from multiprocessing.connection import Connection
 
 from ..protocol import (
-    Candidate, Elected, Leave, LinkDown, LinkUp, NodeProtocol, PersistEpoch, Received, Report,
+    ElectionMessage, Leave, LinkDown, LinkUp, NodeProtocol, PersistEpoch, Received, Report,
     Send, SendFailed, SetTimer, Side, StartElection, TimerFired,
 )
 from .codec import MAX_FRAME, BadFrame, decode, encode
@@ -41,7 +41,8 @@ _LINK_ERRORS = (EOFError, ConnectionResetError, BrokenPipeError)
 # Per-message steps of a snapshot or an election, which NodeSpec.report_forwarding
 # may silence.
 FORWARDING_REPORTS = frozenset(("marker_received", "candidate_forwarded",
-                                "candidate_swallowed", "elected"))
+                                "candidate_swallowed", "elected", "election_sent",
+                                "election_swallowed", "election_dropped"))
 
 
 def node_main(spec: NodeSpec, control: Connection, left: Connection | None,
@@ -84,7 +85,7 @@ class NodeRuntime:
         self.epoch_file = EpochFile(spec.state_path)
         self.protocol = NodeProtocol(spec.node_id, epoch=self.epoch_file.load(),
                                      hold_ns=spec.hold_ns, fencing=spec.fencing,
-                                     announce=spec.announce)
+                                     announce=spec.announce, algorithm=spec.algorithm)
         self.selector = selectors.DefaultSelector()
         self.links: dict[Side, Connection | None] = {Side.LEFT: None, Side.RIGHT: None}
         self.timers: dict[str, int] = {}
@@ -186,7 +187,7 @@ class NodeRuntime:
             self._emit("bad_frame", {"side": side.value, "error": str(bad)})
             return
         self.received[type(message).__name__] += 1
-        if isinstance(message, (Candidate, Elected)):
+        if isinstance(message, ElectionMessage):
             self._feed_started_rounds(message.round)
         self._feed(Received(side, message))
 

@@ -51,6 +51,7 @@ class CampaignConfig:
                 "trials": self.trials, "seed": self.seed, "candidates": self.candidates,
                 "hold_ms": self.ring.hold_ns / 1e6, "fencing": self.ring.fencing,
                 "announce": self.ring.announce, "start_method": self.ring.start_method,
+                "algorithm": self.ring.algorithm,
                 "recovery_deadline_ms": self.recovery_deadline_ms}
 
 
@@ -129,6 +130,8 @@ def replay_command(config: CampaignConfig, scenario: str, seed: int) -> str:
         parts.append("--no-announce")
     if config.ring.start_method != "fork":
         parts.append(f"--start-method {config.ring.start_method}")
+    if config.ring.algorithm != "cr":
+        parts.append(f"--algorithm {config.ring.algorithm}")
     return " ".join(parts)
 
 

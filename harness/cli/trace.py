@@ -263,7 +263,8 @@ def trace_command(args: argparse.Namespace) -> int:
     check_writable(args.out, "--out")
     check_writable(trace_path, "--trace")
     sys.stderr.write(f"ringemu trace: {scenario.name}, seed {args.seed}, {ring.nodes} nodes, "
-                     f"ids {list(ring.ids)}, fencing {'on' if ring.fencing else 'off'}"
+                     f"ids {list(ring.ids)}, fencing {'on' if ring.fencing else 'off'}, "
+                     f"election {ring.algorithm}"
                      + (", deaths HIDDEN (inherited descriptors left open)"
                         if args.hidden_death else "") + "\n")
     outcome = record_trial(scenario, ring, seed=args.seed,

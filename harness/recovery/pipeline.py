@@ -149,8 +149,8 @@ class Orchestrator:
                 self._count_sent(r["round"])
         elif kind == "candidate":
             self._candidates.setdefault(r["round"], {})[r["pos"]] = r["id"]
-            self._count_sent(r["round"])
-        elif kind in ("candidate_forwarded", "elected"):
+            self._count_sent(r["round"], r.get("sent", 1))  # HS, Franklin: 2, both ways
+        elif kind in ("candidate_forwarded", "elected", "election_sent"):
             self._count_sent(r["round"])
         elif kind == "election_complete":
             self._completed_rounds.add(r["round"])
@@ -177,8 +177,8 @@ class Orchestrator:
     def silent_for_s(self) -> float:
         return (time.monotonic_ns() - self.last_progress_ns) / 1e9
 
-    def _count_sent(self, round_: int) -> None:
-        self._messages_sent[round_] = self._messages_sent.get(round_, 0) + 1
+    def _count_sent(self, round_: int, count: int = 1) -> None:
+        self._messages_sent[round_] = self._messages_sent.get(round_, 0) + count
 
     def holders(self) -> list[int]:
         """Positions that hold a token now, as far as their events say."""
