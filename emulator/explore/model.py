@@ -301,9 +301,9 @@ _ELECTION_TAGS = {
     "C": (Candidate, ("round", "node_id")),
     "E": (Elected, ("round", "leader_id")),
     "L": (Lap, ("round", "node_id", "largest")),
-    "P": (Probe, ("round", "node_id", "phase", "hops")),
+    "P": (Probe, ("round", "node_id", "phase", "hops", "largest")),
     "R": (Reply, ("round", "node_id", "phase")),
-    "F": (Compare, ("round", "node_id", "phase")),
+    "F": (Compare, ("round", "node_id", "phase", "largest")),
     "D": (Relay, ("round", "value", "phase", "second")),
     "V": (Victory, ("round", "leader_id", "lap")),
 }

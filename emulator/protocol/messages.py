@@ -111,18 +111,21 @@ class Lap(ElectionMessage):
 
 @dataclass(frozen=True, slots=True)
 class Probe(ElectionMessage):
-    """Hirschberg–Sinclair: ``node_id`` explores 2**phase hops; ``hops`` travelled so far."""
+    """Hirschberg–Sinclair: ``node_id`` explores 2**phase hops; ``hops`` travelled so
+    far; ``largest``: the largest candidate ID it has passed (a lost winner's witness)."""
 
     round: int
     node_id: int
     phase: int
     hops: int
+    largest: int
 
     def __post_init__(self) -> None:
         _natural("round", self.round, 1)
         _natural("node_id", self.node_id, 1)
         _natural("phase", self.phase)
         _natural("hops", self.hops, 1)
+        _natural("largest", self.largest, 1)
         if self.phase > 63 or self.hops > 2 ** self.phase:
             raise ValueError(f"a phase-{self.phase} probe cannot have travelled "
                              f"{self.hops} hops")
@@ -144,16 +147,19 @@ class Reply(ElectionMessage):
 
 @dataclass(frozen=True, slots=True)
 class Compare(ElectionMessage):
-    """Franklin: an active node's ID, sent both ways to its nearest active neighbours."""
+    """Franklin: an active node's ID, sent both ways to its nearest active neighbours;
+    ``largest``: the largest candidate ID it has passed (see Probe)."""
 
     round: int
     phase: int
     node_id: int
+    largest: int
 
     def __post_init__(self) -> None:
         _natural("round", self.round, 1)
         _natural("phase", self.phase)
         _natural("node_id", self.node_id, 1)
+        _natural("largest", self.largest, 1)
 
 
 @dataclass(frozen=True, slots=True)

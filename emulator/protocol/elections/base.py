@@ -159,6 +159,14 @@ class ElectionProtocol:
         self.forwarded.add(key)
         return self.send(side, message, **fields)
 
+    def witness(self, largest: int) -> int:
+        """``largest`` as it leaves this node: raised to this node's ID if it was a
+        candidate of the round. A message that made a full lap with ``largest`` above
+        its owner's ID passed a larger candidate, alive on the ring -- one that lost
+        to a node since killed, say -- so its owner must not win (HS, Franklin,
+        LeLann; Peterson's Victory lap does the same)."""
+        return max(largest, self.node_id) if self.was_candidate else largest
+
     def dropped(self, message: ElectionMessage, reason: str, **fields) -> Report:
         return Report("election_dropped", {"round": message.round,
                                            "message": type(message).__name__,

@@ -15,8 +15,12 @@ before this node has heard both IDs of phase k, so IDs of later phases wait in a
 queue per side (FIFO links keep them in phase order); if this node then loses,
 it relays the queued ones.
 
-Failures: a lost message (its reader was killed) can skew the phases a node
-hears. Leaving the race then could drop the largest candidate and let a smaller
+Failures: a candidate that lost to a larger one which is then killed is still a
+candidate of the round, alive and larger than the eventual winner (the model
+checker found this, N=4, one crash). So each ID carries ``largest``, the largest
+candidate ID it has passed (``witness``); an ID that comes home having passed a
+larger candidate is no win, and its owner stalls. A lost message can also skew
+the phases a node hears. Leaving the race then could drop the largest candidate and let a smaller
 one win, so such a node *stalls* instead: it stays active and swallows
 everything, so no ID can come home this round, and the harness abandons it and
 starts the next.
@@ -41,16 +45,16 @@ class FranklinElector(ElectionProtocol):
 
     def reset_round(self) -> None:
         self.phase = 0
-        # IDs (phase, id) received while active, per side they came from, oldest first.
-        self.heard_left: tuple[tuple[int, int], ...] = ()
-        self.heard_right: tuple[tuple[int, int], ...] = ()
+        # (phase, id, largest) received while active, per side it came from, oldest first.
+        self.heard_left: tuple[tuple[int, int, int], ...] = ()
+        self.heard_right: tuple[tuple[int, int, int], ...] = ()
         self.stalled = False
 
     def start(self) -> list[Output]:
         return self._compare_both_ways()
 
     def _compare_both_ways(self) -> list[Output]:
-        message = Compare(self.round, self.phase, self.node_id)
+        message = Compare(self.round, self.phase, self.node_id, self.node_id)
         return [Send(Side.LEFT, message), Send(Side.RIGHT, message)]
 
     def receive(self, side: Side, message: ElectionMessage) -> list[Output]:
@@ -62,33 +66,41 @@ class FranklinElector(ElectionProtocol):
         if message.node_id == self.node_id:
             if self.status is Status.CANDIDATE and message.phase != self.phase:
                 return [self.dropped(message, "unexpected", **fields)]
+            if self.status is Status.CANDIDATE and message.largest > self.node_id:
+                self.stalled = True  # a larger candidate lives: no win this round
+                return [self.dropped(message, "larger_candidate", **fields)]
             return self.own_id_home(message, **fields)
         if self.status is Status.LEADER:
             return [self.swallowed(message, **fields)]
         if self.status is not Status.CANDIDATE:
             self.become_not_leader()
             return self._pass_on(side, message)
+        entry = (message.phase, message.node_id, message.largest)
         if side is Side.LEFT:
-            self.heard_left += ((message.phase, message.node_id),)
+            self.heard_left += (entry,)
         else:
-            self.heard_right += ((message.phase, message.node_id),)
+            self.heard_right += (entry,)
         return self._decide()
 
     def _pass_on(self, side: Side, message: Compare) -> list[Output]:
         onward = side.opposite
-        return self.relay(onward, message, (message.phase, message.node_id, onward),
+        passed = Compare(message.round, message.phase, message.node_id,
+                         self.witness(message.largest))
+        return self.relay(onward, passed, (message.phase, message.node_id, onward),
                           candidate_id=message.node_id, phase=message.phase)
 
     def _decide(self) -> list[Output]:
         """Compare once both sides' IDs of this phase are here."""
         if not (self.heard_left and self.heard_right):
             return []
-        (left_phase, left), (right_phase, right) = self.heard_left[0], self.heard_right[0]
+        (left_phase, left, _), (right_phase, right, _) = (self.heard_left[0],
+                                                          self.heard_right[0])
         self.heard_left, self.heard_right = self.heard_left[1:], self.heard_right[1:]
         if left_phase != self.phase or right_phase != self.phase:
             # Only a lost message can skew phases: stall (see the header).
             self.stalled = True
-            return [self.dropped(Compare(self.round, self.phase, self.node_id), "stalled",
+            return [self.dropped(Compare(self.round, self.phase, self.node_id, self.node_id),
+                                 "stalled",
                                  detail=f"phases {left_phase}/{right_phase} heard in "
                                         f"phase {self.phase}")]
         if self.node_id > max(left, right):
@@ -105,6 +117,6 @@ class FranklinElector(ElectionProtocol):
         queued = {Side.LEFT: self.heard_left, Side.RIGHT: self.heard_right}
         self.heard_left = self.heard_right = ()
         for side, queue in queued.items():
-            for phase, node_id in queue:
-                outputs += self._pass_on(side, Compare(self.round, phase, node_id))
+            for phase, node_id, largest in queue:
+                outputs += self._pass_on(side, Compare(self.round, phase, node_id, largest))
         return outputs

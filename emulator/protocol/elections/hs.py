@@ -14,6 +14,13 @@ starts phase k+1. Once 2**k >= n its probe goes all the way round and comes home
 from the other side: it is the largest candidate, and wins. Non-candidates only
 relay (and reply), never compare: the winner is the largest *candidate*.
 
+Failures: a candidate that lost to a larger one which is then killed is still a
+candidate of the round, alive and larger than the eventual winner. So a probe
+carries ``largest``, the largest candidate ID it has passed (``witness``), and a
+probe that comes home having passed a larger candidate is no win: the round
+stalls, and the harness starts the next. (The model checker found the same hole
+in Franklin, N=4, one crash.)
+
 Direction: both ways, over the duplex links (probes out, replies back); the
 announcement then goes rightwards. Messages: a candidate that starts phase k is
 the largest within 2**(k-1) both ways, so at most n/(2**(k-1)+1) do; each sends at
@@ -42,7 +49,7 @@ class HirschbergSinclairElector(ElectionProtocol):
 
     def _probe_both_ways(self) -> list[Output]:
         self.replied = frozenset()
-        probe = Probe(self.round, self.node_id, self.phase, 1)
+        probe = Probe(self.round, self.node_id, self.phase, 1, self.node_id)
         return [Send(Side.LEFT, probe), Send(Side.RIGHT, probe)]
 
     def receive(self, side: Side, message: ElectionMessage) -> list[Output]:
@@ -55,6 +62,9 @@ class HirschbergSinclairElector(ElectionProtocol):
     def _on_probe(self, side: Side, probe: Probe) -> list[Output]:
         fields = {"candidate_id": probe.node_id, "phase": probe.phase}
         if probe.node_id == self.node_id:
+            if self.status is Status.CANDIDATE and probe.largest > self.node_id:
+                self.become_not_leader()  # a larger candidate lives: no win this round
+                return [self.dropped(probe, "larger_candidate", **fields)]
             return self.own_id_home(probe, **fields)
         if self.status is Status.LEADER or (
                 self.status is Status.CANDIDATE and probe.node_id < self.node_id):
@@ -64,7 +74,7 @@ class HirschbergSinclairElector(ElectionProtocol):
         onward = side.opposite
         if probe.hops < 2 ** probe.phase:
             return self.relay(onward, Probe(probe.round, probe.node_id, probe.phase,
-                                            probe.hops + 1),
+                                            probe.hops + 1, self.witness(probe.largest)),
                               ("probe", probe.node_id, probe.phase, onward), **fields)
         return self.relay(side, Reply(probe.round, probe.node_id, probe.phase),
                           ("reply", probe.node_id, probe.phase, side), **fields)

@@ -52,11 +52,10 @@ class LeLannElector(ElectionProtocol):
             # Every candidate ID passed the winner before its own came home: a later
             # one can only come from a node restarted and re-started mid-round.
             return [self.swallowed(message, **fields)]
-        largest = message.largest
         if self.was_candidate:
-            largest = max(largest, self.node_id)
             self.largest_seen = max(self.largest_seen, message.node_id)
         else:
             self.become_not_leader()  # a relay from now on: it stays out of this round
-        return self.relay(Side.RIGHT, Lap(message.round, message.node_id, largest),
+        return self.relay(Side.RIGHT, Lap(message.round, message.node_id,
+                                          self.witness(message.largest)),
                           ("lap", message.node_id), **fields)
