@@ -268,6 +268,7 @@ _FENCE_EVIDENCE = {
     "election_start": "round", "candidate": "round", "candidate_forwarded": "round",
     "candidate_swallowed": "round", "candidate_dropped": "round", "leader": "round",
     "elected": "round", "election_complete": "round", "leader_conflict": "round",
+    "election_sent": "round", "election_swallowed": "round", "election_dropped": "round",
 }
 
 
