@@ -5,7 +5,7 @@ import argparse
 
 from ..bench import PLOT_HELP, SECTIONS, run_bench
 from ..config import DEFAULT_START_METHOD, START_METHODS, ConfigError, ensure_descriptor_budget
-from .options import check_directory, check_writable
+from .options import algorithm_option, algorithms, check_directory, check_writable
 
 
 def register(commands) -> None:
@@ -32,6 +32,7 @@ def register(commands) -> None:
                             f"others in the full suite; default {DEFAULT_START_METHOD})")
     bench.add_argument("--scale-nodes", default=None, metavar="N,N,...",
                        help="ring sizes for the scale section (default 256,1024,2048; quick 64)")
+    algorithm_option(bench, allow_all=True, default="all")
     bench.set_defaults(handler=bench_command)
 
 
@@ -61,4 +62,5 @@ def bench_command(args: argparse.Namespace) -> int:
     sizes = _scale_sizes(args.scale_nodes)
     names = args.only or list(SECTIONS)
     return run_bench(names, quick=args.quick, start_method=args.start_method,
-                     json_path=args.json, plot_dir=args.plot, scale_sizes=sizes)
+                     json_path=args.json, plot_dir=args.plot, scale_sizes=sizes,
+                     algorithms=algorithms(args))

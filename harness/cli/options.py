@@ -74,8 +74,9 @@ def algorithm_option(parser: argparse.ArgumentParser, *, allow_all: bool,
                 f"algorithm {text!r} is unknown; choose one of {', '.join(names)}")
         return text
     parser.add_argument("--algorithm", type=parse, default=default, metavar="|".join(names),
-                        help="the election algorithm every node runs (default "
-                             f"{default}: Chang–Roberts, the article's)"
+                        help="the election algorithm every node runs: Chang–Roberts "
+                             "(the article's), LeLann, Hirschberg–Sinclair, Franklin, "
+                             f"Peterson/DKR (default {default})"
                              + ("; all: each in turn" if allow_all else ""))
 
 
