@@ -36,9 +36,15 @@ from collections import Counter, deque
 from dataclasses import dataclass
 from typing import Callable, Iterable, Optional, Sequence, Union
 
+from emulator.records import (
+    CANDIDATE_DROPPED, CANDIDATE_FORWARDED, CANDIDATE_SWALLOWED, ELECTED, ELECTION_DROPPED,
+    ELECTION_SENT, ELECTION_SWALLOWED, FAULT, LEADER, MARKER_RECEIVED, NODE_STARTED,
+    PERSIST_EPOCH, SNAPSHOT_PART,
+)
+
 from .protocol import (
-    DEFAULT_ALGORITHM, HOLD_TIMER, Elected, ElectionMessage, NodeProtocol, PersistEpoch, Received, Report, Send,
-    SetTimer, Side, SnapshotId, StartElection, StartSnapshot, TimerFired, Token,
+    DEFAULT_ALGORITHM, HOLD_TIMER, Elected, ElectionMessage, NodeProtocol, PersistEpoch,
+    Received, Report, Send, SetTimer, Side, SnapshotId, StartElection, StartSnapshot, TimerFired, Token,
 )
 from .protocol.messages import Input, Output, RingMessage
 
@@ -46,8 +52,8 @@ from .protocol.messages import Input, Output, RingMessage
 # Per-message reports that ``forwarding_events=False`` leaves out (as the node
 # runtime's ``report_forwarding`` does).
 FORWARDING_KINDS = frozenset((
-    "marker_received", "candidate_forwarded", "candidate_swallowed", "candidate_dropped",
-    "elected", "election_sent", "election_swallowed", "election_dropped"))
+    MARKER_RECEIVED, CANDIDATE_FORWARDED, CANDIDATE_SWALLOWED, CANDIDATE_DROPPED, ELECTED,
+    ELECTION_SENT, ELECTION_SWALLOWED, ELECTION_DROPPED))
 
 
 @dataclass(frozen=True)
@@ -173,7 +179,7 @@ class RingSimulator:
                 self._record(pos, output.kind, output.fields)
             elif isinstance(output, PersistEpoch):
                 self.persisted[pos] = output.epoch
-                self._record(pos, "persist_epoch", {"epoch": output.epoch})
+                self._record(pos, PERSIST_EPOCH, {"epoch": output.epoch})
             else:
                 raise TypeError(f"unknown output {output!r}")
 
@@ -270,7 +276,7 @@ class RingSimulator:
         self.timers = {key: d for key, d in self.timers.items() if key[0] != pos}
         for side in Side:
             self.channels[(pos, side)].clear()
-        self._record(pos, "node_started", {"restart": True})
+        self._record(pos, NODE_STARTED, {"restart": True})
 
     def drop_in_flight(self, message_type: type = Token) -> int:
         """Fault: every in-flight message of that type vanishes (a reader died)."""
@@ -280,7 +286,7 @@ class RingSimulator:
             lost = len(channel) - len(kept)
             if lost:
                 self.channels[(pos, side)] = kept
-                self._record(pos, "fault", {"fault": "drop_in_flight", "side": side.value,
+                self._record(pos, FAULT, {"fault": "drop_in_flight", "side": side.value,
                                             "type": message_type.__name__, "count": lost})
                 dropped += lost
         return dropped
@@ -323,7 +329,7 @@ class RingSimulator:
             steps = self.run_quick(max_steps)
         else:
             steps = self.run_until_quiet(max_steps, timers=timers)
-        leaders = tuple(e.node_id for e in self.events_of("leader", round=round_))
+        leaders = tuple(e.node_id for e in self.events_of(LEADER, round=round_))
         own = sum(count for (r, kind), count in self.sent_in_round.items()
                   if r == round_ and kind != Elected.__name__)
         return ElectionOutcome(round_, leaders, own, self.sent_in_round[(round_, "Elected")],
@@ -342,7 +348,7 @@ class RingSimulator:
         node's fence) count: an older token is fenced wherever it goes next, so
         it is not "the" token. 0 means lost, 1 healthy, 2+ duplicated.
         """
-        parts = self.events_of("snapshot_part", sid=[sid.initiator, sid.counter])
+        parts = self.events_of(SNAPSHOT_PART, sid=[sid.initiator, sid.counter])
         tokens = [epoch for part in parts for epoch in part.fields["tokens"]]
         top = max(tokens + [part.fields["node_epoch"] for part in parts], default=0)
         return SnapshotResult(sid, tokens.count(top), top,

@@ -32,6 +32,10 @@ every other surviving candidate by the time it wins.
 """
 from __future__ import annotations
 
+from emulator.records import (
+    CANDIDATE_DROPPED, CANDIDATE_FORWARDED, CANDIDATE_STALE, CANDIDATE_SWALLOWED,
+)
+
 from .elections.base import ElectionProtocol, Status
 from .messages import Candidate, ElectionMessage, Output, Report, Send, Side
 
@@ -62,7 +66,7 @@ class Elector(ElectionProtocol):
 
     def on_candidate(self, message: Candidate) -> list[Output]:
         if message.round < self.round:
-            return [Report("candidate_stale", {"round": message.round,
+            return [Report(CANDIDATE_STALE, {"round": message.round,
                                                "candidate_id": message.node_id,
                                                "node_round": self.round})]
         self._enter_round(message.round)
@@ -72,20 +76,20 @@ class Elector(ElectionProtocol):
             if self.status is Status.CANDIDATE:
                 return self._win()
             # Our own ID from before a restart (or a duplicate ID): stop it here.
-            return [Report("candidate_dropped", {**fields, "reason": "own_id"})]
+            return [Report(CANDIDATE_DROPPED, {**fields, "reason": "own_id"})]
         if self.status is Status.LEADER or (
                 self.status is Status.CANDIDATE and message.node_id < self.node_id):
             # A leader swallows every other ID of its round, even a larger one: that
             # can only come from a node restarted and re-started mid-round, and letting
             # it through would make a second leader of the same round.
-            return [Report("candidate_swallowed", fields)]
+            return [Report(CANDIDATE_SWALLOWED, fields)]
         if self.drop_repeats and message.node_id in self.forwarded:
-            return [Report("candidate_dropped", {**fields, "reason": "repeat"})]
+            return [Report(CANDIDATE_DROPPED, {**fields, "reason": "repeat"})]
         self.become_not_leader()
         self.forwarded.add(message.node_id)
         # Reported before it is sent, like token_passed: a send never appears to
         # happen after the next node's receipt.
-        return [Report("candidate_forwarded", fields), Send(Side.RIGHT, message)]
+        return [Report(CANDIDATE_FORWARDED, fields), Send(Side.RIGHT, message)]
 
     def _win(self) -> list[Output]:
         return self.win()

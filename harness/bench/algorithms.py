@@ -82,7 +82,7 @@ def real_round(algorithm: str, ids: list[int], start_method: str, seed: int) -> 
     records = [r for r in ring.history.records if r.get("round") == round_]
     first = min(r["t_ns"] for r in records if r["kind"] == "candidate")
     complete = min(r["t_ns"] for r in records if r["kind"] == "election_complete")
-    return {"messages": ring.orchestrator._election_messages(round_),
+    return {"messages": ring.view.messages_sent.get(round_, 0),
             "ms": (complete - first) / 1e6, "leader_id": recovery.leader_id,
             "rounds": len(recovery.rounds),
             "candidates_started": sum(r["kind"] == "candidate" for r in records)}

@@ -44,6 +44,8 @@ from emulator.runtime.codec import decode, encode
 from emulator.runtime.control import NodeSpec, Shutdown
 from emulator.runtime.node_process import node_main
 
+from emulator.records import TOKEN_RECEIVED
+
 from ..config import RingConfig
 from .rings import CPU_WINDOW_S, BenchRing
 from .stats import Summary, ratio
@@ -208,7 +210,7 @@ def lone_node_hops(samples: int, every: int, context) -> list[float]:
                     0.0, deadline - time.monotonic())):
                 raise RuntimeError("a ring of one did not circulate its token")
             t_ns, kind, fields = harness_end.recv()
-            if kind == "token_received":
+            if kind == TOKEN_RECEIVED:
                 seen.append((fields["hop"], t_ns))
         harness_end.send(Shutdown())
         while harness_end.poll(10):

@@ -5,15 +5,16 @@ import argparse
 import dataclasses
 import sys
 
-from ..chaos.campaign import CampaignConfig, TrialResult, run_campaign, summary, write_json_atomically
+from ..chaos.campaign import CampaignConfig, TrialResult, run_campaign, summary
+from ..files import write_json_atomically
 from ..config import ConfigError, RingConfig
 from ..chaos.scenarios import SCENARIOS, Scenario
 from ..interrupts import Terminated, exit_status
 from .options import (
-    add_ring_options, algorithms, candidates, check_directory, check_writable, integer,
-    ring_config,
+    add_ring_options, algorithms, candidates, integer, ring_config,
 )
 from ..report import summary_table, trial_table
+from ..files import check_output_folder, check_output_path
 
 EXIT_VIOLATION = 1
 
@@ -77,9 +78,9 @@ def chaos_command(args: argparse.Namespace) -> int:
                                   f"{scenario.name!r}; it needs at least {scenario.min_nodes}")
     if args.json is not None:
         for name in (algorithms(args) if args.algorithm == "all" else [None]):
-            check_writable(args.json if name is None else _per_algorithm(args.json, name),
-                           "--json")
-    check_directory(args.runs_dir, "--runs-dir")
+            check_output_path(args.json if name is None else _per_algorithm(args.json, name),
+                              "--json")
+    check_output_folder(args.runs_dir, "--runs-dir")
     if args.algorithm != "all":
         return run_chaos(scenarios, config, trials=args.trials, seed=seed,
                          arrangement=args.arrangement,

@@ -14,7 +14,9 @@ import sys
 from emulator.explore import CR_MUTATIONS, FAULTS, MUTATIONS, explore, trace
 
 from ..config import ConfigError, parse_ids
-from .options import EXIT_BAD_INPUT, algorithm_option, algorithms, check_writable, integer
+from ..tracefile import write_trace
+from ..files import check_output_path
+from .options import EXIT_BAD_INPUT, algorithm_option, algorithms, integer
 
 EXIT_OK, EXIT_VIOLATION = 0, 1
 MAX_NODES = 5          # 5 only with --max-states
@@ -93,7 +95,7 @@ def check_command(args: argparse.Namespace) -> int:
         raise ConfigError(f"--nodes {MAX_NODES} needs a bound: give --max-states")
     max_rounds = args.max_rounds or max(2, args.max_faults + 1)
     if args.trace is not None:
-        check_writable(args.trace, "--trace")
+        check_output_path(args.trace, "--trace")
     if args.mutation in CR_MUTATIONS and args.algorithm != "cr":
         raise ConfigError(f"--mutation {args.mutation} is a Chang–Roberts bug; it needs "
                           f"--algorithm cr (got {args.algorithm})")
@@ -126,8 +128,7 @@ def _check_one(args: argparse.Namespace, algorithm: str, n: int, ids, faults,
         for line in trace.render(result):
             print(line)
         if args.trace is not None:
-            with open(args.trace, "w", encoding="utf-8") as stream:
-                count = trace.write_jsonl(result, stream)
+            count = write_trace(args.trace, trace.records(result))
             print(f"trace: {count} records written to {args.trace}")
         return EXIT_VIOLATION
     checked = ", ".join(INVARIANTS_CHECKED)

@@ -12,8 +12,9 @@ import pytest
 
 from emulator.protocol import ALGORITHMS
 from emulator.simulator import RingSimulator
-from harness.chaos.campaign import CampaignConfig, run_trial
+from harness.chaos.campaign import CampaignConfig, replay_command, summarise
 from harness.chaos.scenarios import SCENARIOS
+from harness.chaos.trial import run_trial
 from harness.config import RingConfig
 
 pytestmark = pytest.mark.real
@@ -25,14 +26,14 @@ HS_BOUND = 8 * 6 + 8 * 6 * 3  # 8n + 8n⌈lg n⌉
 @pytest.mark.parametrize("algorithm", list(ALGORITHMS))
 def test_bootstrap_elects_the_largest_candidate_at_the_simulators_cost(make_ring, algorithm):
     ring = make_ring(ids=IDS, candidates=len(IDS), algorithm=algorithm)
-    recovery = ring.orchestrator.recover("bootstrap")
+    recovery = ring.pipeline.recover("bootstrap")
     assert recovery.ok and recovery.leader_id == max(IDS) == recovery.expected_leader_id
     round_ = recovery.rounds[-1]
-    ring.cluster.stop()  # every node's reports read to the end before counting
+    ring.stop()  # every node's reports read to the end before counting
     assert [r["id"] for r in ring.history.of_kind("leader")] == [max(IDS)]
     started = [r for r in ring.history.of_kind("candidate") if r["round"] == round_]
     assert len(started) == len(IDS)  # armed, then fired: every chosen node took part
-    messages = ring.orchestrator._election_messages(round_)
+    messages = ring.view.messages_sent[round_]
     simulated = RingSimulator(list(IDS), algorithm=algorithm).elect(range(len(IDS)))
     assert simulated.leader_id == max(IDS)
     if algorithm == "hs":
@@ -47,10 +48,11 @@ def test_bootstrap_elects_the_largest_candidate_at_the_simulators_cost(make_ring
 
 @pytest.mark.parametrize("algorithm", [a for a in ALGORITHMS if a != "cr"])
 def test_a_kill_holder_trial_recovers_and_the_checker_finds_nothing(tmp_path, algorithm):
-    config = CampaignConfig(scenarios=[SCENARIOS["kill-holder"]],
-                            ring=RingConfig(ids=IDS[:5], algorithm=algorithm),
-                            trials=1, seed=4, runs_dir=str(tmp_path))
-    result = run_trial(config, SCENARIOS["kill-holder"], 0, str(tmp_path / "trial.jsonl"))
+    config = CampaignConfig([SCENARIOS["kill-holder"]],
+                            RingConfig(ids=IDS[:5], algorithm=algorithm), seed=4)
+    trace_path = str(tmp_path / "trial.jsonl")
+    outcome = run_trial(config.ring, SCENARIOS["kill-holder"], seed=4, trace_path=trace_path)
+    result = summarise(outcome, 0, replay_command(config, "kill-holder", 4), trace_path)
     assert result.error is None
     assert result.ok, result.violations
     assert result.snapshot_tokens == 0 and result.rounds[0] >= 2

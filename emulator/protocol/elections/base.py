@@ -37,6 +37,11 @@ from __future__ import annotations
 from enum import Enum
 from typing import ClassVar, Hashable
 
+from emulator.records import (
+    CANDIDATE, ELECTED, ELECTED_DROPPED, ELECTED_STALE, ELECTION_COMPLETE, ELECTION_DROPPED,
+    ELECTION_SENT, ELECTION_STALE, ELECTION_SWALLOWED, LEADER, LEADER_CONFLICT,
+)
+
 from ..messages import Elected, ElectionMessage, Output, ProtocolViolation, Report, Send, Side
 
 
@@ -98,7 +103,7 @@ class ElectionProtocol:
 
     def on_start(self, round_: int) -> list[Output]:
         if round_ < self.round:
-            return [Report("election_stale", {"round": round_, "node_round": self.round})]
+            return [Report(ELECTION_STALE, {"round": round_, "node_round": self.round})]
         self._enter_round(round_)
         if self.status is not Status.WAITING:
             return []  # a message of this round already passed through: stay out
@@ -108,13 +113,13 @@ class ElectionProtocol:
         # left out when it is one (Chang–Roberts' report, unchanged).
         count = sum(isinstance(output, Send) for output in sends)
         fields = {"round": round_} if count == 1 else {"round": round_, "sent": count}
-        return [Report("candidate", fields)] + sends
+        return [Report(CANDIDATE, fields)] + sends
 
     def on_message(self, side: Side, message: ElectionMessage) -> list[Output]:
         if isinstance(message, Elected):
             return self.on_elected(message)
         if message.round < self.round:
-            return [Report("election_stale", {"round": message.round,
+            return [Report(ELECTION_STALE, {"round": message.round,
                                               "node_round": self.round,
                                               "message": type(message).__name__})]
         self._enter_round(message.round)
@@ -122,30 +127,30 @@ class ElectionProtocol:
 
     def on_elected(self, message: Elected) -> list[Output]:
         if message.round < self.round:
-            return [Report("elected_stale", {"round": message.round, "node_round": self.round})]
+            return [Report(ELECTED_STALE, {"round": message.round, "node_round": self.round})]
         self._enter_round(message.round)
         fields = {"round": message.round, "leader_id": message.leader_id}
         outputs: list[Output] = []
         if message.leader_id == self.node_id:
             if self.status is Status.LEADER:
-                return [Report("election_complete", fields)]
-            return [Report("elected_dropped", {**fields, "reason": "own_id"})]
+                return [Report(ELECTION_COMPLETE, fields)]
+            return [Report(ELECTED_DROPPED, {**fields, "reason": "own_id"})]
         if self.drop_repeats and self.announced:
-            return [Report("elected_dropped", {**fields, "reason": "repeat"})]
+            return [Report(ELECTED_DROPPED, {**fields, "reason": "repeat"})]
         if self.status is Status.LEADER:
             # Two leaders in one round: only possible with duplicate IDs.
-            outputs.append(Report("leader_conflict", fields))
+            outputs.append(Report(LEADER_CONFLICT, fields))
         self.become_not_leader()
         self.leader_id = message.leader_id
         self.announced = True
-        return outputs + [Report("elected", fields), Send(Side.RIGHT, message)]
+        return outputs + [Report(ELECTED, fields), Send(Side.RIGHT, message)]
 
     # --- helpers for algorithms -------------------------------------------------
 
     def send(self, side: Side, message: ElectionMessage, **fields) -> list[Output]:
         """One election message, reported before it leaves (like token_passed: a
         send never appears to happen after the next node's receipt)."""
-        return [Report("election_sent", {"round": message.round,
+        return [Report(ELECTION_SENT, {"round": message.round,
                                          "message": type(message).__name__,
                                          "side": side.value, **fields}),
                 Send(side, message)]
@@ -168,12 +173,12 @@ class ElectionProtocol:
         return max(largest, self.node_id) if self.was_candidate else largest
 
     def dropped(self, message: ElectionMessage, reason: str, **fields) -> Report:
-        return Report("election_dropped", {"round": message.round,
+        return Report(ELECTION_DROPPED, {"round": message.round,
                                            "message": type(message).__name__,
                                            "reason": reason, **fields})
 
     def swallowed(self, message: ElectionMessage, **fields) -> Report:
-        return Report("election_swallowed", {"round": message.round,
+        return Report(ELECTION_SWALLOWED, {"round": message.round,
                                              "message": type(message).__name__, **fields})
 
     def own_id_home(self, message: ElectionMessage, **fields) -> list[Output]:
@@ -218,9 +223,9 @@ class ElectionProtocol:
     def win(self) -> list[Output]:
         self.become_leader()
         fields = {"round": self.round, "leader_id": self.node_id}
-        outputs: list[Output] = [Report("leader", {"round": self.round})]
+        outputs: list[Output] = [Report(LEADER, {"round": self.round})]
         if self.announce:
             outputs.append(Send(Side.RIGHT, Elected(self.round, self.node_id)))
         else:
-            outputs.append(Report("election_complete", fields))
+            outputs.append(Report(ELECTION_COMPLETE, fields))
         return outputs
