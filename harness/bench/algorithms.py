@@ -21,7 +21,7 @@ from emulator.protocol.algorithms import ALGORITHMS, TITLES
 from emulator.simulator import RingSimulator, arrangement
 
 from ..config import RingConfig
-from .rings import BenchRing
+from .rings import BenchError, BenchRing
 
 ARRANGEMENTS = ("random", "descending")
 SIM_BUDGET = 300_000  # messages: past this an exact formula stands in for the run
@@ -102,9 +102,13 @@ def measure(quick: bool, start_method: str, algorithms: list[str] | None = None)
                 real = n in real_sizes and kind in real_kinds
                 rows.append(_row(name, kind, n, real, start_method))
     real = [r for r in rows if r["real_messages"] is not None]
+    failed = [r for r in rows if r.get("real_error")]
     return {"algorithms": {name: TITLES[name] for name in names}, "rows": rows,
             "sizes": list(sizes), "real_sizes": list(real_sizes),
             "real_agree": sum(bool(r["real_agrees"]) for r in real), "real_rows": len(real),
+            "real_errors": [{"algorithm": r["algorithm"], "nodes": r["nodes"],
+                             "arrangement": r["arrangement"], "error": r["real_error"]}
+                            for r in failed],
             "within_bound": sum(r["within_formula"] for r in rows if r["kind"] == "bound"),
             "bound_rows": sum(r["kind"] == "bound" for r in rows)}
 
@@ -127,7 +131,11 @@ def _row(name: str, arrangement_kind: str, n: int, on_real_ring: bool,
            else (messages == value if kind == "exact" else None),
            "real_messages": None, "real_ms": None, "real_agrees": None}
     if on_real_ring:
-        real = real_round(name, ids, start_method, seed)
+        try:
+            real = real_round(name, ids, start_method, seed)
+        except BenchError as failed:  # a ring that could not bootstrap: say so, go on
+            row["real_error"] = str(failed)
+            return row
         agrees = (real["messages"] <= value if name == "hs" else real["messages"] == messages)
         row.update({"real_messages": real["messages"], "real_ms": real["ms"],
                     "real_candidates_started": real["candidates_started"],

@@ -200,7 +200,9 @@ def election_algorithms(comparison: dict) -> str:
         f"Counts hold their bound: {comparison['within_bound']}/{comparison['bound_rows']}; "
         f"real ring = simulator (HS: within its bound, its count depends on the order): "
         f"{comparison['real_agree']}/{comparison['real_rows']}. Messages include the n of "
-        "the announcement; real ms: first candidate to election_complete, shared machine."])
+        "the announcement; real ms: first candidate to election_complete, shared machine."]
+        + [f"  real ring {e['algorithm']} N={e['nodes']} {e['arrangement']}: not measured "
+           f"({e['error'][:120]})" for e in comparison.get("real_errors", [])])
 
 
 RENDER = {"transport": transport, "elections": elections, "recovery": recovery,
