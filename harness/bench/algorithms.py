@@ -82,7 +82,10 @@ def real_round(algorithm: str, ids: list[int], start_method: str, seed: int) -> 
     records = [r for r in ring.history.records if r.get("round") == round_]
     first = min(r["t_ns"] for r in records if r["kind"] == "candidate")
     complete = min(r["t_ns"] for r in records if r["kind"] == "election_complete")
-    return {"messages": ring.view.messages_sent.get(round_, 0),
+    # The nodes' own send counters (reported as they stop), for this one round.
+    counters = sum(count for r in ring.history.of_kind("node_stats")
+                   for kind, count in r["sent"].items() if kind not in ("Token", "Marker"))
+    return {"messages": ring.view.messages_sent.get(round_, 0), "counters": counters,
             "ms": (complete - first) / 1e6, "leader_id": recovery.leader_id,
             "rounds": len(recovery.rounds),
             "candidates_started": sum(r["kind"] == "candidate" for r in records)}
@@ -140,5 +143,6 @@ def _row(name: str, arrangement_kind: str, n: int, on_real_ring: bool,
         row.update({"real_messages": real["messages"], "real_ms": real["ms"],
                     "real_candidates_started": real["candidates_started"],
                     "real_leader_id": real["leader_id"], "real_rounds": real["rounds"],
+                    "real_counters": real["counters"],
                     "real_agrees": agrees and real["leader_id"] == max(ids)})
     return row
