@@ -311,6 +311,9 @@ def _tokens_at_trial_end(records: list[Record]) -> list[Violation]:
 # --- 5. termination --------------------------------------------------------------------
 
 
+_WHO = frozenset(("t_ns", "pos", "id", "pid", "kind"))  # who reported, not what
+
+
 def check_termination(records: list[Record], *, nodes: int) -> list[Violation]:
     violations = []
     end = _last(records, TRIAL_END)
@@ -334,6 +337,17 @@ def check_termination(records: list[Record], *, nodes: int) -> list[Violation]:
                 "termination", None,
                 f"candidate id {node_id} of round {round_} was forwarded {count} times "
                 f"on a ring of {nodes} nodes."))
+    # The other algorithms report each message they send (election_sent), named by
+    # its fields: on a healthy ring one message passes each node at most once.
+    sends = Counter(tuple(sorted((k, str(v)) for k, v in r.items() if k not in _WHO))
+                    for r in _of_kind(records, ELECTION_SENT))
+    for key, count in sorted(sends.items()):
+        if count > nodes:
+            what = ", ".join(f"{k} {v}" for k, v in key)
+            violations.append(Violation(
+                "termination", None,
+                f"the election message ({what}) was sent {count} times on a ring of "
+                f"{nodes} nodes."))
     announcements = Counter(r["round"] for r in _of_kind(records, ELECTED))
     for round_, count in sorted(announcements.items()):
         if count > nodes:

@@ -18,6 +18,7 @@ import math
 import time
 
 from emulator.protocol.algorithms import ALGORITHMS, TITLES
+from emulator.records import CANDIDATE, ELECTION_COMPLETE, NODE_STATS
 from emulator.simulator import RingSimulator, arrangement
 
 from ..config import RingConfig
@@ -80,15 +81,15 @@ def real_round(algorithm: str, ids: list[int], start_method: str, seed: int) -> 
         recovery = ring.bootstrap()
     round_ = recovery.rounds[-1]
     records = [r for r in ring.history.records if r.get("round") == round_]
-    first = min(r["t_ns"] for r in records if r["kind"] == "candidate")
-    complete = min(r["t_ns"] for r in records if r["kind"] == "election_complete")
+    first = min(r["t_ns"] for r in records if r["kind"] == CANDIDATE)
+    complete = min(r["t_ns"] for r in records if r["kind"] == ELECTION_COMPLETE)
     # The nodes' own send counters (reported as they stop), for this one round.
-    counters = sum(count for r in ring.history.of_kind("node_stats")
+    counters = sum(count for r in ring.history.of_kind(NODE_STATS)
                    for kind, count in r["sent"].items() if kind not in ("Token", "Marker"))
     return {"messages": ring.view.messages_sent.get(round_, 0), "counters": counters,
             "ms": (complete - first) / 1e6, "leader_id": recovery.leader_id,
             "rounds": len(recovery.rounds),
-            "candidates_started": sum(r["kind"] == "candidate" for r in records)}
+            "candidates_started": sum(r["kind"] == CANDIDATE for r in records)}
 
 
 def measure(quick: bool, start_method: str, algorithms: list[str] | None = None) -> dict:
