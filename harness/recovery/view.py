@@ -14,8 +14,8 @@ import time
 from collections import defaultdict
 
 from emulator.records import (
-    CANDIDATE, CANDIDATE_FORWARDED, ELECTED, ELECTION_COMPLETE, FAULT, LEADER, NODE_EXITED,
-    RING_STOPPING, SNAPSHOT_PART, TOKEN_RECEIVED, Holdings, Record,
+    CANDIDATE, CANDIDATE_FORWARDED, ELECTED, ELECTION_COMPLETE, ELECTION_SENT, FAULT, LEADER,
+    NODE_EXITED, RING_STOPPING, SNAPSHOT_PART, TOKEN_RECEIVED, Holdings, Record,
 )
 
 from ..cluster import Cluster
@@ -27,6 +27,7 @@ from .detector import SilenceDetector
 # a wrong abandon costs a round. Phases whose cause is known end at once instead.
 PHASE_TIMEOUT_FLOOR_S = 0.5
 PHASE_TIMEOUT_DETECTIONS = 3.0
+PHASE_TIMEOUT_LAPS = 12.0  # a snapshot or a round on a big ring takes laps of hops
 
 
 class RingView:
@@ -65,8 +66,8 @@ class RingView:
                 self.messages_sent[r["round"]] += 1
         elif kind == CANDIDATE:
             self.candidates[r["round"]][r["pos"]] = r["id"]
-            self.messages_sent[r["round"]] += 1
-        elif kind in (CANDIDATE_FORWARDED, ELECTED):
+            self.messages_sent[r["round"]] += r.get("sent", 1)  # HS, Franklin: 2, both ways
+        elif kind in (CANDIDATE_FORWARDED, ELECTED, ELECTION_SENT):
             self.messages_sent[r["round"]] += 1
         elif kind == ELECTION_COMPLETE:
             self.completed_rounds.add(r["round"])
@@ -130,7 +131,7 @@ class RingView:
     def phase_timeout_s(self) -> float:
         return max(PHASE_TIMEOUT_FLOOR_S,
                    PHASE_TIMEOUT_DETECTIONS * self.detection_timeout_s(),
-                   2 * self.lap_estimate_s())
+                   PHASE_TIMEOUT_LAPS * self.lap_estimate_s())
 
     def deaths_since(self, count: int, positions=None) -> list[Record]:
         """Deaths after the first ``count``, optionally only of these positions."""
