@@ -166,7 +166,11 @@ def test_an_experiment_of_link_faults_runs_and_holds_every_invariant(tmp_path):
     from harness.chaos.trial import run_trial
     from harness.config import RingConfig
 
-    experiment = parse_experiment(LINKS)
+    # Blackhole and partition leave the ring silent for a while: their scenarios run
+    # them; here the other link faults and the lifts keep the test short.
+    quick = {**LINKS, "faults": [f for f in LINKS["faults"]
+                                 if f["fault"] not in ("link_blackhole", "partition")]}
+    experiment = parse_experiment(quick)
     outcome = run_trial(RingConfig(ids=experiment.ids), experiment.scenario(),
                         seed=experiment.seed)
     assert outcome.ok, outcome.violations
