@@ -96,9 +96,9 @@ class Supervisor:
                     pos in mute_before and not self.cluster.network_faulty()):
                 if pos in self.given_up or not self.may_restart(pos):
                     continue
-                if status == "dead":
+                if status == "dead" and not self.cluster.nodes[pos].running:
                     self.replace(pos)
-                else:
+                else:  # a zombie, or dead but not yet reaped: restart() reaps it first
                     self.cluster.restart(pos)
                 restarted.append(pos)
             else:
