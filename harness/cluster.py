@@ -74,6 +74,7 @@ class NodeHandle:
     pid: int | None = None  # kept here: a closed Process object no longer tells it
     ready: bool = False     # this incarnation reported node_started: it reads its links
     pidfd: int | None = None  # Linux: a descriptor naming this very process
+    killed_by_harness: bool = False  # SIGKILLed by the harness itself (stop, restart)
 
     @property
     def running(self) -> bool:
@@ -274,6 +275,8 @@ class Cluster:
             if fault:
                 self._record(node, FAULT, {"fault": signal.Signals(signum).name,
                                              "target_pos": node.pos, "signal": int(signum)})
+            elif signum == signal.SIGKILL:
+                node.killed_by_harness = True  # its exit is the harness's doing
             if node.pidfd is not None:
                 signal.pidfd_send_signal(node.pidfd, signum)
             else:
@@ -413,6 +416,7 @@ class Cluster:
         node.incarnation += 1
         node.suspended = False
         node.ready = False
+        node.killed_by_harness = False
         self.selector.register(harness_end, selectors.EVENT_READ, node)
 
     def _reap(self, node: NodeHandle) -> None:
@@ -427,6 +431,7 @@ class Cluster:
         process = node.process
         process.join(5.0)
         if process.exitcode is None:  # closed its control but lingers: make sure
+            node.killed_by_harness = True
             node.ps.kill()
             process.join()
         exitcode = process.exitcode
@@ -438,6 +443,8 @@ class Cluster:
         fields = {"exitcode": exitcode}
         if exitcode < 0:
             fields["signal"] = signal.Signals(-exitcode).name
+        if node.killed_by_harness:
+            fields["by_harness"] = True  # not a fault, not on its own: the harness's kill
         self._record(node, NODE_EXITED, fields)
         node.suspended = False
 

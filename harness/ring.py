@@ -17,12 +17,13 @@ import time
 
 import psutil
 
-from emulator.records import HYGIENE
+from emulator.records import HARNESS_STALLED, HYGIENE
 
 from .cluster import Cluster
 from .config import RingConfig
 from .history import History, Narrator
 from .recovery import RecoveryPipeline, RingView, Supervisor
+from .watchdog import StallWatch
 
 
 class Ring:
@@ -46,6 +47,7 @@ class Ring:
         self.pipeline = RecoveryPipeline(self.cluster, self.view, self.supervisor,
                                          seed=seed, candidates=candidates)
         self.stopped = False
+        self.stall_watch = StallWatch()
 
     @property
     def nodes(self) -> int:
@@ -67,6 +69,7 @@ class Ring:
         return watch.found
 
     def start(self) -> "Ring":
+        self.stall_watch.start()
         try:
             self.cluster.start()
         except BaseException:
@@ -87,9 +90,17 @@ class Ring:
         self.stopped = True
         try:
             self.cluster.stop()
+            self._record_stalls()
             self._record_hygiene()
         finally:
             self.history.close()
+
+    def _record_stalls(self) -> None:
+        """Each stretch the harness did not run (watchdog.py), stamped when it ended."""
+        for since_ns, until_ns in self.stall_watch.stop():
+            self.history({"t_ns": until_ns, "pos": 0, "id": self.config.ids[0],
+                          "pid": self._me.pid, "kind": HARNESS_STALLED,
+                          "since_ns": since_ns, "stalled_ms": (until_ns - since_ns) / 1e6})
 
     def _record_hygiene(self) -> None:
         infrastructure = infrastructure_pids()

@@ -10,6 +10,7 @@ import struct
 from ..protocol.messages import Candidate, Elected, Marker, RingMessage, SnapshotId, Token
 
 MAX_FRAME = 64  # every valid frame is shorter; a longer length prefix is garbage
+MAX_WIRE_INT = 2**64 - 1  # IDs, rounds, epochs and hops travel as unsigned 64-bit integers
 
 _TWO_U64 = struct.Struct(">QQ")
 

@@ -47,6 +47,11 @@ class RunStore:
             return cls(folders)
         raise FileExistsError(f"no free run folder under {runs_dir!r} for stamp {stamp}")
 
+    @property
+    def errors_log(self) -> str:
+        """Where a traceback that belongs to no one trial goes: the first folder's log."""
+        return os.path.join(next(iter(self.folders.values())), "errors.log")
+
     def directory(self, scenario: str) -> str:
         return self.folders[scenario]
 

@@ -5,7 +5,7 @@ import argparse
 import sys
 
 from .. import invariants
-from ..config import RingConfig
+from ..config import MAX_DURATION_S, RingConfig
 from ..interrupts import Terminated, exit_status
 from .options import add_ring_options, candidates, non_negative, ring_config
 from ..report import node_table, recovery_table, verdict
@@ -22,7 +22,7 @@ def register(commands) -> None:
                     "it), keep it circulating for --duration seconds, recover from silence, "
                     "then print a table of every node. Narration goes to stderr.")
     add_ring_options(run)
-    run.add_argument("--duration", type=non_negative("--duration"), default=3.0,
+    run.add_argument("--duration", type=non_negative("--duration", MAX_DURATION_S), default=3.0,
                      metavar="SECONDS", help="how long to keep the ring running after "
                                              "bootstrap (default 3)")
     run.add_argument("--trace", default=None, metavar="PATH",
