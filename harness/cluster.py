@@ -485,10 +485,34 @@ def _make_state_dir() -> str:
     left by harnesses that died (SIGKILL allows no cleanup) are removed first."""
     parent = _state_parent() or tempfile.gettempdir()
     for entry in os.scandir(parent):
-        owner = re.fullmatch(r"ringemu-state-(\d+)-\w+", entry.name)
-        if owner and entry.is_dir() and not psutil.pid_exists(int(owner.group(1))):
+        if _abandoned(entry):
             shutil.rmtree(entry.path, ignore_errors=True)
     return tempfile.mkdtemp(prefix=f"ringemu-state-{os.getpid()}-", dir=parent)
+
+
+def _abandoned(entry: os.DirEntry) -> bool:
+    """A state folder (a real folder, not a link) that this user owns and whose
+    harness is gone: no process has its pid, or the one that has it started after
+    the folder last changed (the pid was reused). Another user's folders are never
+    touched, whatever their name says."""
+    owner = re.fullmatch(r"ringemu-state-(\d+)-\w+", entry.name)
+    if owner is None:
+        return False
+    try:
+        if not entry.is_dir(follow_symlinks=False):
+            return False
+        info = entry.stat(follow_symlinks=False)
+    except OSError:
+        return False
+    if info.st_uid != os.geteuid():
+        return False
+    try:
+        started = psutil.Process(int(owner.group(1))).create_time()
+    except (psutil.NoSuchProcess, ValueError, OverflowError):
+        return True
+    except psutil.Error:
+        return False  # not ours to look at: not ours to remove
+    return started > info.st_ctime + 1.0  # creation times have a coarse resolution
 
 
 def _state_parent() -> str | None:

@@ -17,7 +17,7 @@ import os
 import sys
 
 from ..chaos.scenarios import scenario_named
-from ..chaos.trial import run_trial
+from ..chaos.trial import check_trial_timing, run_trial
 from ..config import ConfigError
 from ..interrupts import exit_status
 from ..report import recovery_table
@@ -87,6 +87,7 @@ def trace_command(args: argparse.Namespace) -> int:
     if ring.nodes < scenario.min_nodes:
         raise ConfigError(f"--nodes {ring.nodes} is too small for scenario "
                           f"{scenario.name!r}; it needs at least {scenario.min_nodes}")
+    check_trial_timing(ring)
     if args.hidden_death and ring.start_method != "fork":
         raise ConfigError(f"--hidden-death needs --start-method fork (got "
                           f"{ring.start_method}): only fork children inherit descriptors")
