@@ -130,8 +130,10 @@ def load_experiment(path: str) -> Experiment:
     except RecursionError:
         raise ConfigError(f"{path}: nested too deeply; an experiment file is an object "
                           "with a list of faults") from None
-    except ValueError as bad:  # e.g. an integer of more than 4300 digits
-        raise ConfigError(f"{path}: not usable JSON: {str(bad).splitlines()[0]}") from None
+    except ValueError as bad:  # an integer of more than 4300 digits (Python's own limit)
+        what = ("a number has more than 4300 digits" if "digits" in str(bad)
+                else str(bad).splitlines()[0])
+        raise ConfigError(f"{path}: not usable JSON: {what}") from None
     return parse_experiment(document, source=path)
 
 
