@@ -74,6 +74,7 @@ class TrialResult:
     replay: str = ""
     traceback: str | None = None  # an unexpected exception's, also in the run store's log
     error_log: str | None = None
+    output_error: str | None = None  # its trace could not be written (a full disk)
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -106,7 +107,8 @@ def summarise(outcome: TrialOutcome, trial_no: int, replay: str,
     result = TrialResult(outcome.scenario, trial_no, outcome.seed, outcome.config.nodes,
                          trace=trace_path, replay=replay, error=outcome.error,
                          traceback=outcome.traceback, violations=list(outcome.violations),
-                         stalled=list(outcome.stalled), ok=outcome.ok)
+                         stalled=list(outcome.stalled), ok=outcome.ok,
+                         output_error=outcome.output_error)
     faults = [r for r in records if r["kind"] == FAULT]
     result.faults = len(faults)
     after = [r for r in outcome.recoveries if r.cause != "bootstrap"]
@@ -192,10 +194,10 @@ def run_campaign(config: CampaignConfig,
                     raise outcome.interrupted  # this trial is unfinished: not stored
                 result = summarise(outcome, trial_no,
                                    replay_command(config, scenario.name, seed), trace_path)
-                store.add(result)
                 results.append(result)
-                on_result(result)
+                on_result(result)  # first: a store that is full still shows the verdict
                 progress.done += 1
+                store.add(result)
     finally:
         progress.finish()
         store.close()

@@ -209,6 +209,7 @@ class TrialOutcome:
     error: str | None = None
     traceback: str | None = None  # an unexpected exception's
     interrupted: BaseException | None = None
+    output_error: str | None = None  # the trace file could not be written (a full disk)
 
     @property
     def ok(self) -> bool:
@@ -252,6 +253,7 @@ def run_trial(config: RingConfig, scenario: "Scenario", *, seed: int,
         outcome.traceback = traceback.format_exc()
     finally:
         ring.stop()
+    outcome.output_error = ring.history.trace_error
     found = invariants.check(ring.records, nodes=config.nodes,
                              recovery_deadline_ms=recovery_deadline_ms)
     outcome.violations = [f"{v.invariant}: {v.detail}" for v in found]

@@ -12,7 +12,7 @@ from ..interrupts import Terminated, exit_status
 from .options import add_ring_options, candidates, integer, ring_config
 from ..chaos.trial import check_trial_timing
 from ..report import summary_table, trial_table
-from ..files import check_output_folder, check_output_path
+from ..files import OutputError, check_output_folder, check_output_path
 
 EXIT_VIOLATION = 1
 EXIT_INCONCLUSIVE = 5  # no violation, but some trial could not be judged (stalled harness)
@@ -141,12 +141,15 @@ def run_chaos(scenarios: list[Scenario], ring: RingConfig, *, trials: int, seed:
 
     results: list[TrialResult] = []
     status = 0
+    store_failed: OutputError | None = None
     try:
         run_campaign(config, on_result=results.append, on_store=keep_errors_in_the_store)
     except (KeyboardInterrupt, Terminated) as interrupt:
         sys.stderr.write(f"ringemu chaos: {type(interrupt).__name__} after {len(results)} "
                          "finished trial(s); the ring is stopped, the results are kept\n")
         status = exit_status(interrupt)
+    except OutputError as failed:  # the run store is full: stop, keep and print the rest
+        store_failed = failed
     _print_results(config, results)
     if status == 0 and any(r.violations for r in results):
         status = EXIT_VIOLATION
@@ -156,6 +159,12 @@ def run_chaos(scenarios: list[Scenario], ring: RingConfig, *, trials: int, seed:
         write_json_atomically(json_path, {"config": config.as_dict(),
                                           "trials": [r.as_dict() for r in results],
                                           "summary": summary(results)})
+    incomplete = [r.output_error for r in results if r.output_error]
+    if store_failed is not None:
+        raise store_failed
+    if incomplete and status in (0, EXIT_VIOLATION, EXIT_INCONCLUSIVE):  # not interrupted
+        raise OutputError(f"{incomplete[0]} ({len(incomplete)} trace(s) incomplete; the "
+                          "verdicts, tables and everything else written are kept)")
     return status
 
 

@@ -8,7 +8,7 @@ from ..config import ConfigError
 
 MAX_PACE = 100.0  # pauses of a few seconds x 100: a slow reader, not a hung demo
 from ..teach.demo import DEMO_NODES, Demo
-from ..files import check_output_path
+from ..files import OutputError, check_output_path
 from .options import add_ring_options, candidates, non_negative, ring_config
 
 
@@ -51,4 +51,7 @@ def demo_command(args: argparse.Namespace) -> int:
     check_output_path(trace_path, "--out")
     demo = Demo(ring, seed=args.seed, candidates=candidates(args, ring.nodes),
                 trace_path=trace_path, pace=0.0 if args.fast else args.pace)
-    return demo.run(args.out)
+    status = demo.run(args.out)
+    if demo.ring.history.trace_error is not None and status in (0, 1):
+        raise OutputError(f"{demo.ring.history.trace_error} (the trace is incomplete)")
+    return status

@@ -10,7 +10,10 @@ from ..interrupts import Terminated, exit_status
 from .options import add_ring_options, candidates, non_negative, ring_config
 from ..report import node_table, recovery_table, verdict
 from ..ring import Ring
-from ..files import check_output_path
+from ..files import OutputError, check_output_path
+
+EXIT_VIOLATION = 1
+EXIT_INCONCLUSIVE = 5  # the harness itself was stalled: timing could not be judged
 
 
 
@@ -61,7 +64,15 @@ def run_ring(config: RingConfig, *, duration_s: float, seed: int,
     violations = invariants.check(ring.records, nodes=config.nodes)
     print()
     print(verdict(violations))
+    stalls = invariants.harness_stalls(ring.records)
+    for stall in stalls:
+        print(f"note: {invariants.describe_stall(stall)}")
     failed = violations or not all(r.ok for r in ring.pipeline.recoveries)
     if status == 0 and failed:
-        status = 1
+        # A recovery that failed while the harness itself was stopped is unjudged.
+        status = EXIT_VIOLATION if violations or not stalls else EXIT_INCONCLUSIVE
+    if ring.history.trace_error is not None and status in (0, EXIT_VIOLATION,
+                                                             EXIT_INCONCLUSIVE):
+        raise OutputError(f"{ring.history.trace_error} (the trace is incomplete; the "
+                          "tables above are whole)")
     return status

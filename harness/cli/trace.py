@@ -24,10 +24,11 @@ from ..report import recovery_table
 from ..teach.diagram import parse_window, render_svg
 from ..teach.timeline import fault_table
 from ..tracefile import read_trace
-from ..files import check_output_path, write_text_atomically
+from ..files import OutputError, check_output_path, write_text_atomically
 from .options import add_ring_options, candidates, ring_config
 
 EXIT_VIOLATION = 1
+EXIT_INCONCLUSIVE = 5  # the harness itself was stalled: timing could not be judged
 
 
 def register(commands) -> None:
@@ -112,6 +113,8 @@ def trace_command(args: argparse.Namespace) -> int:
             print(f"  - {violation}")
     else:
         print("checker: every invariant held")
+    for stall in outcome.stalled:
+        print(f"note: {stall}")
     title = (f"{scenario.name} · seed {args.seed} · {ring.nodes} nodes"
              + ("" if ring.fencing else " · fencing OFF")
              + (" · deaths hidden (fork, inherited fds open)" if args.hidden_death else ""))
@@ -120,7 +123,12 @@ def trace_command(args: argparse.Namespace) -> int:
     print(f"diagram: {args.out}  (open it in a browser)")
     if outcome.interrupted is not None:
         return exit_status(outcome.interrupted)
-    return EXIT_VIOLATION if outcome.violations else 0
+    if outcome.output_error is not None:
+        raise OutputError(f"{outcome.output_error} (the trace is incomplete; the diagram "
+                          "was drawn from the whole history)")
+    if outcome.violations:
+        return EXIT_VIOLATION
+    return EXIT_INCONCLUSIVE if outcome.stalled else 0
 
 
 def diagram_command(args: argparse.Namespace) -> int:

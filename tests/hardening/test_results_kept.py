@@ -194,3 +194,27 @@ def test_a_link_named_like_a_state_folder_is_not_followed(tmp_path):
         assert os.path.isfile(os.path.join(precious, "node-0.json"))
     finally:
         os.unlink(link)
+
+
+def test_a_run_store_on_a_full_disk_exits_4_with_the_verdicts_printed(tmp_path, full_disk):
+    """The traces and results themselves fail as the trials run: the trials are still
+    judged from the history in memory, the tables printed, and the status is 4 with
+    one line naming the failure, not 1 (no invariant was violated) and no traceback."""
+    completed = ringemu("chaos", "--scenario", "drop-token", "--nodes", "3", "--trials", "2",
+                        "--runs-dir", full_disk / "runs")
+    assert completed.returncode == 4, completed.stdout + completed.stderr
+    assert "Traceback" not in completed.stderr
+    error = completed.stderr.strip().splitlines()[-1]
+    assert "No space left on device" in error and str(full_disk) in error
+    rows = [line.split() for line in completed.stdout.splitlines()
+            if line.startswith("drop-token")]
+    assert rows[0][:2] == ["drop-token", "0"] and rows[0][-1] == "ok"  # the trial's verdict
+    assert "unexpected" not in completed.stdout
+
+
+def test_run_with_its_trace_on_a_full_disk_exits_4_after_its_tables(full_disk):
+    completed = ringemu("run", "--nodes", "3", "--duration", "0.2",
+                        "--trace", full_disk / "trace.jsonl")
+    assert completed.returncode == 4, completed.stdout + completed.stderr
+    assert "No space left on device" in completed.stderr.strip().splitlines()[-1]
+    assert "checker: every invariant held" in completed.stdout
