@@ -29,10 +29,11 @@ def register(commands) -> None:
                     "4: an output could not be written; 5: no violation, but the harness "
                     "itself was stalled during some trial, which could not be judged. "
                     "Traces and results go to the run store as trials finish.")
-    chaos.add_argument("--scenario", action="extend", type=_names, default=None,
-                       metavar="NAME[,NAME...]",
-                       help="scenarios to run, comma-separated or repeated, or 'all' "
-                            "(default); see 'ringemu scenarios'")
+    chaos.add_argument("--scenario", nargs="+", action=_Names, default=None,
+                       metavar="NAME",
+                       help="scenarios to run: several names, separated by spaces or "
+                            "commas, and a repeated --scenario adds to them; or 'all' "
+                            "(default) alone; see 'ringemu scenarios'")
     chaos.add_argument("--file", default=None, metavar="EXPERIMENT.json",
                        help="run the timed faults of an experiment file instead (it sets "
                             "the ring; --seed S replays its trial with seed S)")
@@ -52,8 +53,15 @@ def register(commands) -> None:
     listing.set_defaults(handler=scenarios_command)
 
 
-def _names(text: str) -> list[str]:
-    return [part.strip() for part in text.split(",") if part.strip()]
+class _Names(argparse.Action):
+    """--scenario a b,c --scenario d: every name, in order (lists are taken alike
+    everywhere: commas, and a repeated flag accumulates instead of keeping the last)."""
+
+    def __call__(self, parser, namespace, values, option_string=None) -> None:
+        names = list(getattr(namespace, self.dest) or [])
+        for value in values:
+            names += [part.strip() for part in value.split(",") if part.strip()]
+        setattr(namespace, self.dest, names)
 
 
 def scenarios_command(args: argparse.Namespace) -> int:
