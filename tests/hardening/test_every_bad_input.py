@@ -11,7 +11,7 @@ import threading
 import pytest
 
 from harness.chaos.scenarios import SCENARIOS
-from ringemu_cli import finish, one_line_error, ringemu, start, wait_for
+from ringemu_cli import finish, in_process, one_line_error, ringemu, start, wait_for
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 FAULT = {"at_ms": 10, "fault": "kill", "target": 1}
@@ -53,10 +53,18 @@ HOSTILE_FILES = {
 }
 
 
+def test_on_the_command_line_too(tmp_path):
+    """Two of them through a real interpreter: deep nesting and stray bytes."""
+    for content in (HOSTILE_FILES["100k nested brackets"], HOSTILE_FILES["non-UTF-8 bytes"]):
+        completed = ringemu("chaos", "--file", _file(tmp_path, content),
+                            "--runs-dir", tmp_path / "runs")
+        assert "experiment.json" in one_line_error(completed)
+
+
 @pytest.mark.parametrize("content", HOSTILE_FILES.values(), ids=HOSTILE_FILES.keys())
-def test_a_hostile_experiment_file_is_one_line_and_exit_2(tmp_path, content):
-    completed = ringemu("chaos", "--file", _file(tmp_path, content),
-                        "--runs-dir", tmp_path / "runs")
+def test_a_hostile_experiment_file_is_one_line_and_exit_2(tmp_path, capsys, content):
+    completed = in_process(capsys, "chaos", "--file", _file(tmp_path, content),
+                           "--runs-dir", tmp_path / "runs")
     line = one_line_error(completed)
     assert str(tmp_path / "experiment.json") in line and len(line) < 400
     assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())
@@ -74,8 +82,10 @@ def test_a_hostile_experiment_file_is_one_line_and_exit_2(tmp_path, content):
     (["trace", "--scenario", "drop-token", "--hold-ms", "400", "--out", "x.svg"], "lap"),
     (["demo", "--pace", "1e9"], "--pace"),
 ])
-def test_times_and_sizes_past_what_a_run_can_carry_are_refused(tmp_path, args, named):
-    completed = ringemu(*args, cwd=tmp_path)
+def test_times_and_sizes_past_what_a_run_can_carry_are_refused(tmp_path, capsys, monkeypatch,
+                                                               args, named):
+    monkeypatch.chdir(tmp_path)
+    completed = in_process(capsys, *args)
     assert named in one_line_error(completed)
 
 
@@ -88,10 +98,10 @@ def test_times_and_sizes_past_what_a_run_can_carry_are_refused(tmp_path, args, n
     (b'{"format": "something-else"}\n{"a": 1}\n', "not a ringemu trace"),
     (b"<svg></svg>\n", "not a ringemu trace"),
 ])
-def test_diagram_refuses_what_is_not_a_trace(tmp_path, content, says):
+def test_diagram_refuses_what_is_not_a_trace(tmp_path, capsys, content, says):
     path = tmp_path / "trace.jsonl"
     path.write_bytes(content)
-    completed = ringemu("diagram", path, "--out", tmp_path / "x.svg")
+    completed = in_process(capsys, "diagram", path, "--out", tmp_path / "x.svg")
     assert says in one_line_error(completed)
     assert not (tmp_path / "x.svg").exists()
 
@@ -150,33 +160,26 @@ def test_ctrl_c_during_diagram_exits_130(tmp_path):
 # --- the command line, consistently ------------------------------------------------------
 
 
-def test_scenarios_take_commas_and_repeated_flags_accumulate(tmp_path):
+def test_scenario_lists_accumulate_and_what_does_not_fit_is_skipped_with_why(tmp_path):
+    """Commas and spaces separate names, a repeated --scenario adds to them (once each),
+    and on 3 nodes the 4-node scenario is skipped, with why, while the others run."""
     report = tmp_path / "out.json"
-    completed = ringemu("chaos", "--scenario", "drop-token,kill-holder", "--scenario",
-                        "duplicate-token", "--scenario", "drop-token", "--nodes", "3",
-                        "--trials", "1", "--json", report, "--runs-dir", tmp_path / "runs")
-    assert completed.returncode == 0, completed.stdout
-    assert json.loads(report.read_text())["config"]["scenarios"] == [
-        "drop-token", "kill-holder", "duplicate-token"]
-
-
-def test_all_combined_with_a_name_is_an_error_saying_so(tmp_path):
-    completed = ringemu("chaos", "--scenario", "all,drop-token", "--runs-dir", tmp_path)
-    line = one_line_error(completed)
-    assert "all" in line and "alone" in line and "drop-token" in line
-
-
-def test_a_ring_too_small_for_some_scenarios_runs_the_rest_and_says_why(tmp_path):
-    report = tmp_path / "out.json"
-    completed = ringemu("chaos", "--scenario", "drop-token,restart-storm,kill-in-flight",
-                        "--nodes", "3", "--trials", "1", "--json", report,
-                        "--runs-dir", tmp_path / "runs")
+    completed = ringemu("chaos", "--scenario", "drop-token,restart-storm", "--scenario",
+                        "kill-in-flight", "drop-token", "--nodes", "3", "--trials", "1",
+                        "--json", report, "--runs-dir", tmp_path / "runs")
     assert completed.returncode == 0, completed.stdout
     document = json.loads(report.read_text())
+    assert document["config"]["scenarios"] == ["drop-token", "kill-in-flight"]
     assert [t["scenario"] for t in document["trials"]] == ["drop-token", "kill-in-flight"]
     assert document["config"]["skipped"] == {
         "restart-storm": "needs at least 4 nodes, the ring has 3"}
     assert "skipped: restart-storm: needs at least 4 nodes, the ring has 3" in completed.stdout
+
+
+def test_all_combined_with_a_name_is_an_error_saying_so(tmp_path, capsys):
+    completed = in_process(capsys, "chaos", "--scenario", "all,drop-token", "--runs-dir", tmp_path)
+    line = one_line_error(completed)
+    assert "all" in line and "alone" in line and "drop-token" in line
 
 
 def test_the_default_campaign_on_two_nodes_skips_what_needs_more():
@@ -189,20 +192,21 @@ def test_the_default_campaign_on_two_nodes_skips_what_needs_more():
     assert "/nonexistent-dir/x.json" in one_line_error(completed)  # not "too small"
 
 
-def test_check_accepts_no_fencing_as_its_mutation():
-    plain = ringemu("check", "--nodes", "3", "--faults", "pause", "--mutation", "no-fencing")
-    alias = ringemu("check", "--nodes", "3", "--faults", "pause", "--no-fencing")
+def test_check_accepts_no_fencing_as_its_mutation(capsys):
+    plain = in_process(capsys, "check", "--nodes", "3", "--faults", "pause", "--mutation",
+                       "no-fencing")
+    alias = in_process(capsys, "check", "--nodes", "3", "--faults", "pause", "--no-fencing")
     assert plain.returncode == alias.returncode == 1
     assert "MUTATION no-fencing" in alias.stdout
     assert plain.stdout.splitlines()[-1] == alias.stdout.splitlines()[-1]
-    clash = ringemu("check", "--no-fencing", "--mutation", "never-win")
+    clash = in_process(capsys, "check", "--no-fencing", "--mutation", "never-win")
     assert "--mutation never-win" in one_line_error(clash)
-    assert ringemu("check", "--nodes", "3", "--no-announce").returncode == 0
+    assert in_process(capsys, "check", "--nodes", "3", "--no-announce").returncode == 0
 
 
-def test_ring_options_cannot_be_combined_with_an_experiment_file(tmp_path):
+def test_ring_options_cannot_be_combined_with_an_experiment_file(tmp_path, capsys):
     path = _file(tmp_path, json.dumps({"nodes": 4, "faults": [FAULT]}))
-    completed = ringemu("chaos", "--file", path, "--nodes", "6", "--runs-dir", tmp_path)
+    completed = in_process(capsys, "chaos", "--file", path, "--nodes", "6", "--runs-dir", tmp_path)
     assert "--nodes cannot be combined with --file" in one_line_error(completed)
 
 
