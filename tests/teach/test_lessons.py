@@ -66,7 +66,10 @@ def test_1_signals(tmp_path):
 def _eofs_after_kill(records: list[dict]) -> list[dict]:
     kill = next(r for r in records if r["kind"] == "fault" and r["fault"] == "SIGKILL")
     shutdown = min(r["t_ns"] for r in records if r["kind"] == "node_stopping")
-    return [r for r in records if kill["t_ns"] < r["t_ns"] < shutdown
+    # What the neighbours that lived through the kill saw (a replacement starts with
+    # no links and says so: that is not an EOF).
+    before = {r["pid"] for r in records if r["t_ns"] <= kill["t_ns"]}
+    return [r for r in records if kill["t_ns"] < r["t_ns"] < shutdown and r["pid"] in before
             and r["kind"] in ("link_down", "link_retired")]
 
 
