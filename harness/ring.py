@@ -98,8 +98,9 @@ class Ring:
     def _record_stalls(self) -> None:
         """Each stretch the harness did not run (watchdog.py), stamped when it ended."""
         for since_ns, until_ns in self.stall_watch.stop():
+            # Stamped like the harness's other notes (node 0's pid), but when it ended.
             self.history({"t_ns": until_ns, "pos": 0, "id": self.config.ids[0],
-                          "pid": self._me.pid, "kind": HARNESS_STALLED,
+                          "pid": self.cluster.nodes[0].pid, "kind": HARNESS_STALLED,
                           "since_ns": since_ns, "stalled_ms": (until_ns - since_ns) / 1e6})
 
     def _record_hygiene(self) -> None:

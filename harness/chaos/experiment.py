@@ -27,7 +27,9 @@ from emulator.protocol import DropToken, InjectToken
 from emulator.records import FAULT
 
 from ..config import ARRANGEMENTS, ConfigError, arrange_ids, check_ids, ensure_ring_fits, shown
+from ..cluster import ClusterError
 from .scenarios import Scenario, Trial
+from .trial import ScenarioError
 
 FAULT_KINDS = ("kill", "terminate", "suspend", "resume", "restart", "bypass", "rejoin",
                "drop_token", "inject_token", "snapshot")
@@ -93,7 +95,14 @@ def _inject(trial: Trial, timed: TimedFault) -> None:
     if timed.fault == "snapshot":
         _audit(trial)
         return
-    pos = _target_position(trial, timed.target)
+    try:
+        _inject_at(trial, timed, _target_position(trial, timed.target))
+    except ClusterError as impossible:  # e.g. a bypass after the supervisor's own
+        raise ScenarioError(f"the {timed.fault} fault at {timed.at_ms:g} ms could not be "
+                            f"carried out: {impossible}") from None
+
+
+def _inject_at(trial: Trial, timed: TimedFault, pos: int) -> None:
     cluster = trial.cluster
     if timed.fault in ("drop_token", "inject_token"):
         trial.note_fault(pos, timed.fault)

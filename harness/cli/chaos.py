@@ -17,6 +17,7 @@ from ..files import OutputError, check_output_folder, check_output_path
 EXIT_VIOLATION = 1
 EXIT_INCONCLUSIVE = 5  # no violation, but some trial could not be judged (stalled harness)
 RING_OPTIONS_FIXED_BY_FILE = ("nodes", "ids", "arrangement")
+MAX_TRIALS = 1_000_000  # about a week of trials: more is a typo, not a campaign
 
 
 def register(commands) -> None:
@@ -40,8 +41,8 @@ def register(commands) -> None:
     add_ring_options(chaos)
     # Unset until known: --file sets the ring and (unless --seed) the seed itself.
     chaos.set_defaults(seed=None, arrangement=None)
-    chaos.add_argument("--trials", type=integer("--trials", 1), default=3,
-                       help="trials per scenario (default 3)")
+    chaos.add_argument("--trials", type=integer("--trials", 1, MAX_TRIALS), default=3,
+                       help=f"trials per scenario, at most {MAX_TRIALS} (default 3)")
     chaos.add_argument("--json", default=None, metavar="PATH",
                        help="write config, every trial and the summary as JSON to PATH")
     chaos.add_argument("--runs-dir", default="runs", metavar="DIR",

@@ -76,7 +76,7 @@ def add_ring_options(parser: argparse.ArgumentParser) -> None:
     ids.add_argument("--arrangement", choices=ARRANGEMENTS, default="random",
                      help="how IDs 1..N are laid out: a seeded random permutation "
                           "(default), ascending or descending in the token's direction")
-    parser.add_argument("--seed", type=integer("--seed", 0), default=1,
+    parser.add_argument("--seed", type=integer("--seed", 0, 2**64 - 1), default=1,
                         help="seed for the ID permutation, the candidates and every "
                              "fault's target and timing (default 1)")
     parser.add_argument("--hold-ms", type=non_negative("--hold-ms", MAX_HOLD_MS), default=2.0,
