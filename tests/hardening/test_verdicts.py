@@ -88,31 +88,37 @@ def test_an_id_past_the_wire_format_is_refused_up_front(tmp_path):
 # --- harness_stalled -----------------------------------------------------------------------
 
 
-def _live_children(process: psutil.Process) -> int:
-    count = 0
-    for child in process.children():
-        try:
-            count += child.status() != psutil.STATUS_ZOMBIE
-        except psutil.NoSuchProcess:
-            pass
-    return count
+def _inside_a_ring(runs) -> bool:
+    """The newest trial's trace shows its ring started and not yet stopping: the
+    harness's watchdog runs (it starts before the nodes, stops after ring_stopping)."""
+    traces = sorted(runs.glob("*/trial-*.jsonl"), key=lambda p: p.stat().st_mtime)
+    if not traces:
+        return False
+    text = traces[-1].read_text()
+    return '"node_started"' in text and '"ring_stopping"' not in text
 
 
 def test_a_stopped_harness_is_reported_as_stalled_not_as_a_liveness_violation(tmp_path):
-    """Given a campaign whose harness is SIGSTOPped (while a ring runs: its nodes are
-    its children) for longer than the recovery deadline, then SIGCONTed: that trial
-    is reported as harness_stalled, no liveness violation, exit status 5."""
-    report = tmp_path / "out.json"
-    campaign = start("chaos", "--scenario", "drop-token", "--nodes", "3", "--trials", "2",
-                     "--runs-dir", tmp_path / "runs", "--json", report)
+    """Given a campaign whose harness is SIGSTOPped while a ring runs, for longer than
+    the recovery deadline, then SIGCONTed: that trial is reported as harness_stalled,
+    no liveness violation, exit status 5."""
+    report, runs = tmp_path / "out.json", tmp_path / "runs"
+    campaign = start("chaos", "--scenario", "pause-holder", "--nodes", "4", "--trials", "3",
+                     "--runs-dir", runs, "--json", report)
     harness = psutil.Process(campaign.pid)
     try:
-        wait_for(lambda: _live_children(harness) == 3, what="a running ring")
-        harness.suspend()
+        for _attempt in range(3):  # the ring may end between the look and the stop
+            wait_for(lambda: _inside_a_ring(runs) or campaign.poll() is not None,
+                     what="a running ring")
+            harness.suspend()
+            if _inside_a_ring(runs):  # the trace cannot change while it is stopped
+                break
+            harness.resume()
+        else:
+            pytest.fail("never caught the harness inside a ring")
         time.sleep(RECOVERY_DEADLINE_MS / 1e3 + 1)  # the stall itself, not a wait
-        harness.resume()
     finally:
-        if campaign.poll() is None and harness.status() == psutil.STATUS_STOPPED:
+        if harness.is_running() and harness.status() == psutil.STATUS_STOPPED:
             harness.resume()
     completed = finish(campaign)
     assert completed.returncode == 5, completed.stdout + completed.stderr
