@@ -177,14 +177,14 @@ def test_the_replay_line_of_an_experiment_trial_replays_it(tmp_path):
     first = tmp_path / "first.json"
     completed = ringemu("chaos", "--file", path, "--trials", "2", "--seed", "7", "--json",
                         first, "--runs-dir", tmp_path / "runs")
-    assert completed.returncode == 0, completed.stdout
+    assert completed.returncode in (0, 1), completed.stderr  # a verdict, whichever
     trial = json.loads(first.read_text())["trials"][1]
     assert trial["seed"] == 8
     replay = shlex.split(trial["replay"])
     assert replay[:2] == ["ringemu", "chaos"] and ["--file", str(path)] == replay[2:4]
     again = tmp_path / "again.json"
     completed = ringemu(*replay[1:], "--json", again, "--runs-dir", tmp_path / "runs")
-    assert completed.returncode == 0, completed.stdout + completed.stderr
+    assert completed.returncode in (0, 1), completed.stderr
     [replayed] = json.loads(again.read_text())["trials"]
     assert (replayed["scenario"], replayed["seed"], replayed["faults"]) == (
         "two-kills", 8, trial["faults"])
