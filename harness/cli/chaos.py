@@ -105,7 +105,8 @@ def _experiment(args: argparse.Namespace) -> tuple[list[Scenario], RingConfig, i
     experiment = load_experiment(args.file)
     config = RingConfig(ids=experiment.ids, hold_ns=int(args.hold_ms * 1e6),
                         fencing=args.fencing, announce=args.announce,
-                        start_method=args.start_method)
+                        start_method=args.start_method,
+                        detector_floor_ms=args.detector_floor_ms)
     seed = experiment.seed if args.seed is None else args.seed
     return [experiment.scenario()], config, seed
 
