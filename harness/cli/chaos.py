@@ -13,6 +13,7 @@ from .options import add_ring_options, candidates, integer, ring_config
 from ..chaos.trial import check_trial_timing
 from ..report import summary_table, trial_table
 from ..files import OutputError, check_output_folder, check_output_path
+from .view import add_view_option, check_view, write_trial_view
 
 EXIT_VIOLATION = 1
 EXIT_INCONCLUSIVE = 5  # no violation, but some trial could not be judged (stalled harness)
@@ -47,6 +48,7 @@ def register(commands) -> None:
                        help="write config, every trial and the summary as JSON to PATH")
     chaos.add_argument("--runs-dir", default="runs", metavar="DIR",
                        help="run store: traces and results per trial (default ./runs)")
+    add_view_option(chaos, "the first failed trial (or, if none failed, the last trial)")
     chaos.set_defaults(handler=chaos_command)
     listing = commands.add_parser("scenarios", help="list the built-in chaos scenarios",
                                   description="Name and one-line description of every "
@@ -86,11 +88,13 @@ def chaos_command(args: argparse.Namespace) -> int:
     if args.json is not None:
         check_output_path(args.json, "--json")
     check_output_folder(args.runs_dir, "--runs-dir")
+    check_view(args)
     return run_chaos(scenarios, config, trials=args.trials, seed=seed,
                      arrangement=args.arrangement,
                      candidates=candidates(args, config.nodes),
                      runs_dir=args.runs_dir, json_path=args.json,
-                     experiment_file=args.file, skipped=skipped, args=args)
+                     experiment_file=args.file, skipped=skipped, args=args,
+                     view_path=args.view)
 
 
 def _experiment(args: argparse.Namespace) -> tuple[list[Scenario], RingConfig, int]:
@@ -136,7 +140,8 @@ def run_chaos(scenarios: list[Scenario], ring: RingConfig, *, trials: int, seed:
               arrangement: str, candidates: int | None, runs_dir: str,
               json_path: str | None, experiment_file: str | None = None,
               skipped: dict[str, str] | None = None,
-              args: argparse.Namespace | None = None) -> int:
+              args: argparse.Namespace | None = None,
+              view_path: str | None = None) -> int:
     config = CampaignConfig(scenarios=scenarios, ring=ring, trials=trials, seed=seed,
                             arrangement=arrangement, candidates=candidates,
                             runs_dir=runs_dir, experiment_file=experiment_file,
@@ -169,6 +174,8 @@ def run_chaos(scenarios: list[Scenario], ring: RingConfig, *, trials: int, seed:
         write_json_atomically(json_path, {"config": config.as_dict(),
                                           "trials": [r.as_dict() for r in results],
                                           "summary": summary(results)})
+    if view_path is not None and results:
+        write_trial_view(([r for r in results if not r.ok] or results[-1:])[0], view_path)
     incomplete = [r.output_error for r in results if r.output_error]
     if store_failed is not None:
         raise store_failed

@@ -10,6 +10,7 @@ MAX_PACE = 100.0  # pauses of a few seconds x 100: a slow reader, not a hung dem
 from ..teach.demo import DEMO_NODES, Demo
 from ..files import OutputError, check_output_path
 from .options import add_ring_options, candidates, non_negative, ring_config
+from .view import add_view_option, check_view, write_view
 
 
 def register(commands) -> None:
@@ -36,6 +37,7 @@ def register(commands) -> None:
     demo.add_argument("--out", default="ringemu-demo.svg", metavar="FILE.svg",
                       help="where to draw the run (default ringemu-demo.svg; the trace "
                            "goes next to it as .jsonl)")
+    add_view_option(demo)
     demo.set_defaults(handler=demo_command)
 
 
@@ -49,9 +51,14 @@ def demo_command(args: argparse.Namespace) -> int:
     trace_path = os.path.splitext(args.out)[0] + ".jsonl"
     check_output_path(args.out, "--out")
     check_output_path(trace_path, "--out")
+    check_view(args)
     demo = Demo(ring, seed=args.seed, candidates=candidates(args, ring.nodes),
                 trace_path=trace_path, pace=0.0 if args.fast else args.pace)
     status = demo.run(args.out)
+    if args.view is not None and demo.history.records:
+        write_view(demo.history.records, args.view,
+                   f"ringemu demo · {ring.nodes} nodes · ids {list(ring.ids)}")
+        print(f"view: {args.view}  (open it in a browser)")
     if demo.ring.history.trace_error is not None and status in (0, 1):
         raise OutputError(f"{demo.ring.history.trace_error} (the trace is incomplete)")
     return status
