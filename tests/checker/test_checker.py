@@ -449,6 +449,7 @@ def test_check_reports_every_broken_invariant_by_its_name():
     trace.at(3, "token_received", epoch=1, hop=9)         # mutual_exclusion
     trace.at(0, "election_round", round=2, candidate_pos=[0], candidate_ids=[5])
     trace.snapshot(tokens=2, epoch=1)                     # one_token
+    trace.at(1, "node_exited", exitcode=1)                # unexpected_exit
     records = trace.end(final_epoch=1, active=[0, 1, 2, 3, 4], leftover=[1002])
     found = check(records, nodes=4, recovery_deadline_ms=DEADLINE_MS)
     assert invariants(found) == set(INVARIANTS)
