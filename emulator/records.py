@@ -26,6 +26,7 @@ Record = dict
 NODE_STARTED = "node_started"        # epoch (the fence it starts with)
 NODE_STOPPING = "node_stopping"      # reason (shutdown | SIGTERM)
 NODE_STATS = "node_stats"            # role, sent{}, received{} (counters at exit)
+NODE_CRASHED = "node_crashed"        # error: the exception that is about to end the node
 PERSIST_EPOCH = "persist_epoch"      # epoch (simulator/explorer: the epoch file write)
 
 # --- links (runtime and protocol) ---------------------------------------------
@@ -104,6 +105,7 @@ RECOVERY_FAILED = "recovery_failed"  # cause, total_ms, epoch, rounds
 # --- the trial's closing records (harness) ---------------------------------------------
 TRIAL_END = "trial_end"              # active_positions, final_epoch
 HYGIENE = "hygiene"                  # leftover_pids, zombies, fds_before, fds_after
+HARNESS_STALLED = "harness_stalled"  # stalled_ms, since_ns: the harness itself did not run
 
 KINDS = frozenset(value for name, value in globals().items()
                   if name.isupper() and isinstance(value, str))

@@ -42,11 +42,11 @@ from emulator.records import (
     Holding, Record, holdings,
     BYPASSED, CANDIDATE, CANDIDATE_DROPPED, CANDIDATE_FORWARDED, CANDIDATE_SWALLOWED,
     ELECTED, ELECTION_COMPLETE, ELECTION_DROPPED, ELECTION_ROUND, ELECTION_SENT,
-    ELECTION_START, ELECTION_SWALLOWED, FAULT, HYGIENE, LEADER,
+    ELECTION_START, ELECTION_SWALLOWED, FAULT, HARNESS_STALLED, HYGIENE, LEADER,
     LEADER_CONFLICT, LINK_DOWN, LINK_HANDED, LINK_RETIRED, LINK_SEVERED, MARKER_RECEIVED,
-    MESSAGE_DUPLICATED, NODE_EXITED, NODE_STARTED, RECOVERED, REJOINED, RESTARTED, REWIRED,
-    ROUND_ABANDONED, SNAPSHOT_PART, SNAPSHOT_RESULT, SNAPSHOT_STARTED, TOKEN_CREATED,
-    TOKEN_FENCED, TOKEN_INJECTED, TOKEN_PASSED, TOKEN_RECEIVED, TRIAL_END,
+    MESSAGE_DUPLICATED, NODE_CRASHED, NODE_EXITED, NODE_STARTED, RECOVERED, REJOINED,
+    RESTARTED, REWIRED, ROUND_ABANDONED, SNAPSHOT_PART, SNAPSHOT_RESULT, SNAPSHOT_STARTED,
+    TOKEN_CREATED, TOKEN_FENCED, TOKEN_INJECTED, TOKEN_PASSED, TOKEN_RECEIVED, TRIAL_END,
 )
 
 
@@ -54,7 +54,11 @@ from emulator.records import (
 RECOVERY_DEADLINE_MS = 10_000.0
 
 INVARIANTS = ("single_leader", "correct_leader", "mutual_exclusion", "one_token",
-              "termination", "liveness", "hygiene", "consistent_snapshot")
+              "termination", "liveness", "hygiene", "unexpected_exit",
+              "consistent_snapshot")
+
+# What a fault's signal makes a node's exit status: anything else was the node's own.
+_EXIT_BY_SIGNAL = {"SIGKILL": (-9,), "SIGTERM": (143, -15)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +78,7 @@ def check(records: list[Record], *, nodes: int,
             + check_termination(records, nodes=nodes)
             + check_liveness(records, recovery_deadline_ms=recovery_deadline_ms)
             + check_hygiene(records)
+            + check_unexpected_exit(records)
             + check_consistent_snapshot(records))
 
 
@@ -373,6 +378,8 @@ def check_liveness(records: list[Record], *, recovery_deadline_ms: float) -> lis
     fault = _last(records, FAULT)
     since = fault["t_ns"] if fault is not None else _by_time(records)[0]["t_ns"]
     deadline = since + int(recovery_deadline_ms * 1e6)
+    if any(s["since_ns"] < deadline and s["t_ns"] > since for s in harness_stalls(records)):
+        return []  # the harness itself did not run: no verdict on timing (see below)
     final = end.get("final_epoch")
     if final is None:
         return [Violation("liveness", end["t_ns"],
@@ -407,7 +414,57 @@ def check_hygiene(records: list[Record]) -> list[Violation]:
     return [Violation("hygiene", report["t_ns"], detail) for detail in found]
 
 
-# --- 8. consistent snapshots (the FIFO assumption) ------------------------------------
+# --- 8. no node exits on its own --------------------------------------------------------
+
+
+def check_unexpected_exit(records: list[Record]) -> list[Violation]:
+    """A node process ends only by a fault aimed at it or by the harness's own hand.
+
+    A node that raised (``node_crashed``, with its error) or exited with a status
+    that no injected fault explains (a SIGKILL fault explains -9, a SIGTERM fault
+    143) left by itself: a bug or a configuration it cannot carry, even if the
+    supervisor restarted it and the token went on. The harness's own kills (the
+    orderly stop, a restart) carry ``by_harness``."""
+    crashes = {r["pid"]: r for r in _of_kind(records, NODE_CRASHED)}
+    explained: dict[int, set[int]] = defaultdict(set)
+    for fault in _of_kind(records, FAULT):
+        explained[fault["pid"]].update(_EXIT_BY_SIGNAL.get(fault["fault"], ()))
+    violations = []
+    for exited in _of_kind(records, NODE_EXITED):
+        crash = crashes.pop(exited["pid"], None)
+        status = exited["exitcode"]
+        if crash is None and (status == 0 or exited.get("by_harness")
+                              or status in explained[exited["pid"]]):
+            continue
+        error = f": {crash['error']}" if crash is not None else ""
+        violations.append(Violation(
+            "unexpected_exit", exited["t_ns"],
+            f"{_node(exited)} exited on its own with status {status}, no fault aimed at "
+            f"it{error}."))
+    for crash in crashes.values():  # crashed, and the history ends before its exit
+        violations.append(Violation("unexpected_exit", crash["t_ns"],
+                                    f"{_node(crash)} crashed: {crash['error']}."))
+    return violations
+
+
+# --- the harness's own stalls (no invariant: a trial the harness could not time) ---------
+
+
+def harness_stalls(records: list[Record]) -> list[Record]:
+    """Stretches when the harness process itself did not run (SIGSTOP, a long stall).
+
+    Timing verdicts over such a stretch (liveness) would blame the protocol for the
+    harness's absence, so ``check_liveness`` gives none there, and the trial runner
+    reports the trial as ``harness_stalled`` instead of judging it on time."""
+    return _of_kind(records, HARNESS_STALLED)
+
+
+def describe_stall(stall: Record) -> str:
+    return (f"the harness itself did not run for {stall['stalled_ms'] / 1e3:.1f} s "
+            f"(stopped or starved); timing could not be judged")
+
+
+# --- 9. consistent snapshots (the FIFO assumption) ------------------------------------
 
 
 # Anything that changes which socket joins two nodes: across it, two messages travel

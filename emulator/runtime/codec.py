@@ -15,6 +15,7 @@ from ..protocol.messages import (
 )
 
 MAX_FRAME = 64  # every valid frame is shorter; a longer length prefix is garbage
+MAX_WIRE_INT = 2**64 - 1  # IDs, rounds, epochs and hops travel as unsigned 64-bit integers
 
 
 class BadFrame(ValueError):

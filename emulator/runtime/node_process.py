@@ -32,7 +32,8 @@ from multiprocessing.connection import Connection
 from emulator.records import (
     BAD_FRAME, CANDIDATE_FORWARDED, CANDIDATE_SWALLOWED, ELECTED, ELECTION_DROPPED,
     ELECTION_SENT, ELECTION_SWALLOWED, LINK_RESTORED, LINK_RETIRED, LINK_SEVERED,
-    MARKER_RECEIVED, NODE_STARTED, NODE_STATS, NODE_STOPPING, TOKEN_PASSED, TOKEN_RECEIVED,
+    MARKER_RECEIVED, NODE_CRASHED, NODE_STARTED, NODE_STATS, NODE_STOPPING, TOKEN_PASSED,
+    TOKEN_RECEIVED,
 )
 
 from ..protocol import (
@@ -64,7 +65,13 @@ def node_main(spec: NodeSpec, control: Connection, left: Connection | None,
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _die_with_parent()
     runtime = NodeRuntime(spec, control, left, right)
-    runtime.run()
+    try:
+        runtime.run()
+    except Exception as crash:
+        # A bug, not a fault: say what it was before dying (exit status 1), so the
+        # checker can name it (unexpected_exit) instead of a silent restart.
+        runtime.report_crash(crash)
+        raise
     if runtime.terminated:
         sys.exit(128 + signal.SIGTERM)
 
@@ -369,6 +376,9 @@ class NodeRuntime:
             self.control.send((time.monotonic_ns(), kind, fields))
         except _LINK_ERRORS:
             self.running = False
+
+    def report_crash(self, crash: BaseException) -> None:
+        self._emit(NODE_CRASHED, {"error": f"{type(crash).__name__}: {crash}"[:500]})
 
     def exit_politely(self, reason: str) -> None:
         self._emit(NODE_STATS, {

@@ -62,6 +62,9 @@ def register(commands) -> None:
                             "course, as its timeouts are far longer than a round)")
     check.add_argument("--no-announce", dest="announce", action="store_false",
                        help="the article's bare election: no Elected message")
+    check.add_argument("--no-fencing", dest="no_fencing", action="store_true",
+                       help="accept tokens of any epoch, as the other commands' --no-fencing "
+                            "(the same as --mutation no-fencing)")
     check.add_argument("--no-symmetry", dest="symmetry", action="store_false",
                        help="do not fold rotations of the ring together (to measure it)")
     check.add_argument("--no-por", dest="por", action="store_false",
@@ -89,6 +92,11 @@ def parse_faults(text: str) -> tuple[str, ...]:
 
 
 def check_command(args: argparse.Namespace) -> int:
+    if args.no_fencing:
+        if args.mutation not in (None, "no-fencing"):
+            raise ConfigError(f"--no-fencing is --mutation no-fencing; it cannot be combined "
+                              f"with --mutation {args.mutation} (one mutation per run)")
+        args.mutation = "no-fencing"
     faults = parse_faults(args.faults)
     ids = None
     if args.ids is not None:

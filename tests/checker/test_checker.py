@@ -449,6 +449,7 @@ def test_check_reports_every_broken_invariant_by_its_name():
     trace.at(3, "token_received", epoch=1, hop=9)         # mutual_exclusion
     trace.at(0, "election_round", round=2, candidate_pos=[0], candidate_ids=[5])
     trace.snapshot(tokens=2, epoch=1)                     # one_token
+    trace.at(1, "node_exited", exitcode=1)                # unexpected_exit
     trace.at(1, "token_passed", epoch=1, hop=50)          # consistent_snapshot: the
     trace.at(1, "marker_received", sid=[1, 7], side="right", first=True)  # marker
     trace.at(2, "marker_received", sid=[1, 7], side="left", first=True)   # overtakes
