@@ -90,10 +90,12 @@ class BenchRing:
         """The next ``count`` reported receipts of the token, as (hop, t_ns)."""
         epoch = self.orchestrator.epoch if epoch is None else epoch
         seen: list[tuple[int, int]] = []
+        self.lag_ns: list[int] = []  # from the node's stamp to the harness's record
 
         def listen(record: Record) -> None:
             if record["kind"] == "token_received" and record["epoch"] == epoch:
                 seen.append((record["hop"], record["t_ns"]))
+                self.lag_ns.append(time.monotonic_ns() - record["t_ns"])
 
         self.history.subscribe(listen)
         try:
@@ -112,6 +114,7 @@ class BenchRing:
         first = self.receipts(1, timeout_s=timeout_s)
         nodes_cpu, harness_cpu = node_cpu_s(self.cluster), time.process_time()
         seen = first + self.receipts(samples, timeout_s=timeout_s)
+        lag_ms = [lag / 1e6 for lag in self.lag_ns]
         nodes_cpu = node_cpu_s(self.cluster) - nodes_cpu
         harness_cpu = time.process_time() - harness_cpu
         hops = max(1, seen[-1][0] - seen[0][0])
@@ -121,7 +124,7 @@ class BenchRing:
                            for (h1, t1), (h2, t2) in zip(seen, seen[1:]) if h2 > h1],
                 "node_cpu_us_per_hop": nodes_cpu / hops * 1e6 if long_enough else None,
                 "harness_cpu_us_per_hop": harness_cpu / hops * 1e6 if long_enough else None,
-                "hops": hops, "seconds": (seen[-1][1] - seen[0][1]) / 1e9,
+                "hops": hops, "seconds": (seen[-1][1] - seen[0][1]) / 1e9, "lag_ms": lag_ms,
                 "node_cpu_s": nodes_cpu, "harness_cpu_s": harness_cpu}
 
     def pause(self) -> None:
