@@ -32,6 +32,16 @@ from ..history import History
 from ..recovery import Orchestrator
 
 RECOVERY_DEADLINE_MS = 10_000.0
+# A large ring with a hold laps slowly (1024 nodes x 2 ms: over 2 s), and the
+# pipeline waits 4 laps of silence before it suspects a loss: the liveness deadline
+# is then this many laps, each of N x (hold + an allowance per hop), if that is longer.
+DEADLINE_LAPS = 12
+HOP_ALLOWANCE_MS = 0.5
+
+
+def recovery_deadline_ms(ring: RingConfig) -> float:
+    lap_ms = ring.nodes * (ring.hold_ns / 1e6 + HOP_ALLOWANCE_MS)
+    return max(RECOVERY_DEADLINE_MS, DEADLINE_LAPS * lap_ms)
 
 
 @dataclass
@@ -43,7 +53,11 @@ class CampaignConfig:
     arrangement: str = "random"
     candidates: int | None = None
     runs_dir: str = "runs"
-    recovery_deadline_ms: float = RECOVERY_DEADLINE_MS
+    recovery_deadline_ms: float | None = None  # None: recovery_deadline_ms(ring)
+
+    def __post_init__(self) -> None:
+        if self.recovery_deadline_ms is None:
+            self.recovery_deadline_ms = recovery_deadline_ms(self.ring)
 
     def as_dict(self) -> dict:
         return {"scenarios": [s.name for s in self.scenarios], "nodes": self.ring.nodes,
