@@ -33,6 +33,7 @@ gone, a dead neighbour) are events in the history, never exceptions.
 """
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 import re
@@ -467,9 +468,13 @@ class Cluster:
                         report_forwarding=self.config.report_forwarding)
         process = self.context.Process(target=node_main, name=f"ringemu-node-{pos}",
                                        args=(spec, node_end, left, right), daemon=True)
+        collecting = gc.isenabled()
+        gc.disable()  # no collection in the child before it freezes what it inherited
         try:
             process.start()
         finally:
+            if collecting:
+                gc.enable()
             for conn in own:
                 conn.close()
                 self._pending_ends.discard(conn)

@@ -57,8 +57,10 @@ def node_main(spec: NodeSpec, control: Connection, left: Connection | None,
     """Entry point of a node process (the ``multiprocessing.Process`` target)."""
     # Under fork the harness's whole heap is shared with this process page by page;
     # a collection would write into every inherited object's header and copy the
-    # pages. Frozen, the collector leaves what was inherited alone.
+    # pages. Frozen, the collector leaves what was inherited alone. (The harness
+    # forks with the collector off, so none ran here before this line.)
     gc.freeze()
+    gc.enable()
     if spec.close_inherited_fds:
         _close_inherited(control, left, right)
     # Ctrl-C reaches the whole process group; stopping nodes is the harness's job.

@@ -123,6 +123,9 @@ def goals(sections: dict, quick: bool = False) -> dict:
         found["scale start"] = {
             "what": f"start per node <= {goal['start_target']:g}x a bare Process.start()",
             "ratios": goal["start_vs_bare"], "met": goal["start_met"]}
+        found["scale start vs N bare"] = {
+            "what": f"start per node <= {goal['start_target']:g}x N bare children's",
+            "ratios": goal["start_vs_bare_loop"], "met": goal["start_vs_loop_met"]}
         found["scale memory"] = {
             "what": f"USS per node <= {goal['memory_target']:g}x an idle bare child",
             "ratios": goal["uss_vs_bare"], "met": goal["memory_met"]}

@@ -164,6 +164,8 @@ def restart(section: dict) -> str:
 def scale(section: dict) -> str:
     rows = [[r["nodes"], f"{r['all_running_ms'] / 1e3:.2f}",
              f"{r['start_ms_per_node']:.2f}", ratio_text(r.get("start_vs_bare_start"), 1),
+             _f(r.get("bare_loop", {}).get("ms_per_child"), 2),
+             ratio_text(r.get("start_vs_bare_loop"), 1),
              _s(r["launch_ms"], 2), ratio_text(r.get("launch_vs_bare_start"), 1),
              f"{r['bootstrap_ms'] / 1e3:.2f} ({r['bootstrap_hops']:.0f})", r["candidates"],
              _s(r["hop_us"]), _s(r["memory"]["uss_mib"], 2),
@@ -172,6 +174,7 @@ def scale(section: dict) -> str:
              f"{r['stop_ms'] / 1e3:.2f}"]
             for r in section["rows"]]
     table = tabulate(rows, headers=["N", "start s", "ms/node", "x bare start()",
+                                    "bare N: ms/child", "x bare N",
                                     "launch ms/node", "x bare start()",
                                     "bootstrap s (hops)", "candidates",
                                     "hop µs", "USS MiB/node", "x bare child",
@@ -186,7 +189,8 @@ def scale(section: dict) -> str:
                      f"USS {bare['uss_mib']:.2f} MiB, RSS {bare['rss_mib']:.2f} MiB.")
     if section.get("start_slope") is not None:
         lines.append(f"Start cost per node against N: slope {section['start_slope']:.0f} µs "
-                     "per node for every 1000 nodes more (0 = flat).")
+                     "per node for every 1000 nodes more (0 = flat); N bare children: "
+                     f"{_f(section.get('bare_loop_slope'), 0)} µs.")
     for n, refused in section.get("refused", {}).items():
         lines.append(f"{n} nodes not run: {refused}")
     lines.append(f"Largest ring run: {limits['largest_run']} nodes. Descriptor limit (nofile "
