@@ -68,6 +68,8 @@ POLL_PASSES = 64
 # the first event after a quiet spell is seen at once.
 GATHER_S = 0.0002
 READY_PER_NODE_S = 0.2
+STOP_GRACE_S = 2.0
+STOP_GRACE_PER_NODE_S = 0.001
 
 
 class ClusterError(RuntimeError):
@@ -195,9 +197,12 @@ class Cluster:
             late = [p for p in positions if not self.nodes[p].ready]
             raise ClusterError(f"nodes {late} did not start within {timeout_s:.0f} s")
 
-    def stop(self, grace_s: float = 2.0) -> None:
-        """Ask every node to exit, kill the ones that will not, reap all of them.
-        Ctrl-C and SIGTERM wait until this is done."""
+    def stop(self, grace_s: float | None = None) -> None:
+        """Ask every node to exit, kill the ones that will not (after ``grace_s``; by
+        default 2 s plus 1 ms per node: thousands of exits queue on two cores), reap
+        all of them. Ctrl-C and SIGTERM wait until this is done."""
+        if grace_s is None:
+            grace_s = STOP_GRACE_S + STOP_GRACE_PER_NODE_S * len(self.nodes)
         with deferred_interrupts():
             self._stop(grace_s)
 

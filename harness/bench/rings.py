@@ -90,12 +90,13 @@ class BenchRing:
         """The next ``count`` reported receipts of the token, as (hop, t_ns)."""
         epoch = self.orchestrator.epoch if epoch is None else epoch
         seen: list[tuple[int, int]] = []
-        self.lag_ns: list[int] = []  # from the node's stamp to the harness's record
+        # (stamp, lag): from the node's stamp to the harness's record of it
+        self.lags: list[tuple[int, int]] = []
 
         def listen(record: Record) -> None:
             if record["kind"] == "token_received" and record["epoch"] == epoch:
                 seen.append((record["hop"], record["t_ns"]))
-                self.lag_ns.append(time.monotonic_ns() - record["t_ns"])
+                self.lags.append((record["t_ns"], time.monotonic_ns() - record["t_ns"]))
 
         self.history.subscribe(listen)
         try:
@@ -111,10 +112,13 @@ class BenchRing:
     def hop_window(self, samples: int, *, timeout_s: float = DEADLINE_S) -> dict:
         """Hop latencies (µs) over ``samples`` reporting intervals, and what the hops
         cost in CPU: the nodes' (all of them, summed) and the harness's, per hop."""
+        window_ns = time.monotonic_ns()
         first = self.receipts(1, timeout_s=timeout_s)
         nodes_cpu, harness_cpu = node_cpu_s(self.cluster), time.process_time()
         seen = first + self.receipts(samples, timeout_s=timeout_s)
-        lag_ms = [lag / 1e6 for lag in self.lag_ns]
+        # Only events stamped in this window: what a paused ring left in its pipes
+        # before the window was read late by design.
+        lag_ms = [lag / 1e6 for stamp, lag in self.lags if stamp > window_ns]
         nodes_cpu = node_cpu_s(self.cluster) - nodes_cpu
         harness_cpu = time.process_time() - harness_cpu
         hops = max(1, seen[-1][0] - seen[0][0])
