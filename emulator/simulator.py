@@ -32,6 +32,8 @@ from collections import Counter, deque
 from dataclasses import dataclass
 from typing import Callable, Iterable, Optional, Sequence, Union
 
+from emulator.records import FAULT, LEADER, NODE_STARTED, PERSIST_EPOCH, SNAPSHOT_PART
+
 from .protocol import (
     HOLD_TIMER, Candidate, Elected, NodeProtocol, PersistEpoch, Received, Report, Send,
     SetTimer, Side, SnapshotId, StartElection, StartSnapshot, TimerFired, Token,
@@ -150,7 +152,7 @@ class RingSimulator:
                 self._record(pos, output.kind, output.fields)
             elif isinstance(output, PersistEpoch):
                 self.persisted[pos] = output.epoch
-                self._record(pos, "persist_epoch", {"epoch": output.epoch})
+                self._record(pos, PERSIST_EPOCH, {"epoch": output.epoch})
             else:
                 raise TypeError(f"unknown output {output!r}")
 
@@ -241,7 +243,7 @@ class RingSimulator:
         self.timers = {key: d for key, d in self.timers.items() if key[0] != pos}
         for side in Side:
             self.channels[(pos, side)].clear()
-        self._record(pos, "node_started", {"restart": True})
+        self._record(pos, NODE_STARTED, {"restart": True})
 
     def drop_in_flight(self, message_type: type = Token) -> int:
         """Fault: every in-flight message of that type vanishes (a reader died)."""
@@ -251,7 +253,7 @@ class RingSimulator:
             lost = len(channel) - len(kept)
             if lost:
                 self.channels[(pos, side)] = kept
-                self._record(pos, "fault", {"fault": "drop_in_flight", "side": side.value,
+                self._record(pos, FAULT, {"fault": "drop_in_flight", "side": side.value,
                                             "type": message_type.__name__, "count": lost})
                 dropped += lost
         return dropped
@@ -271,7 +273,7 @@ class RingSimulator:
         for pos in candidates:
             self.command(pos, StartElection(round_))
         steps = self.run_until_quiet(max_steps, timers=timers)
-        leaders = tuple(e.node_id for e in self.events_of("leader", round=round_))
+        leaders = tuple(e.node_id for e in self.events_of(LEADER, round=round_))
         return ElectionOutcome(round_, leaders, self.sent_in_round[(round_, "Candidate")],
                                self.sent_in_round[(round_, "Elected")], steps)
 
@@ -288,7 +290,7 @@ class RingSimulator:
         node's fence) count: an older token is fenced wherever it goes next, so
         it is not "the" token. 0 means lost, 1 healthy, 2+ duplicated.
         """
-        parts = self.events_of("snapshot_part", sid=[sid.initiator, sid.counter])
+        parts = self.events_of(SNAPSHOT_PART, sid=[sid.initiator, sid.counter])
         tokens = [epoch for part in parts for epoch in part.fields["tokens"]]
         top = max(tokens + [part.fields["node_epoch"] for part in parts], default=0)
         return SnapshotResult(sid, tokens.count(top), top,

@@ -54,6 +54,11 @@ from emulator.protocol import Side
 from emulator.runtime.control import NodeSpec, Rewire, Shutdown, unpack_events
 from emulator.runtime.node_process import node_main
 
+from emulator.records import (
+    BYPASSED, FAULT, LINK_HANDED, NODE_EXITED, NODE_STARTED, REJOINED, RESTARTED,
+    RING_STOPPING,
+)
+
 from .config import RingConfig, ensure_descriptor_budget
 from .interrupts import deferred_interrupts
 
@@ -70,6 +75,7 @@ GATHER_S = 0.0002
 READY_PER_NODE_S = 0.2
 STOP_GRACE_S = 2.0
 STOP_GRACE_PER_NODE_S = 0.001
+WAIT_SLICE_S = 0.01
 
 
 class ClusterError(RuntimeError):
@@ -94,6 +100,7 @@ class NodeHandle:
     # pidfd opened at launch names it even once its pid is free. Otherwise the node
     # is our unreaped child and a pidfd is opened when needed (see _signal).
     pidfd: int | None = None
+    stopped_ns: int | None = None  # when the harness stopped it (SIGSTOP), if it did
 
     @property
     def ps(self) -> psutil.Process | None:
@@ -209,7 +216,7 @@ class Cluster:
     def _stop(self, grace_s: float) -> None:
         if any(n.running for n in self.nodes):
             # Marks where the end begins: the EOFs that follow are the shutdown's own.
-            self._record(self.nodes[0], "ring_stopping", {})
+            self._record(self.nodes[0], RING_STOPPING, {})
         for node in self.nodes:
             if node.running and node.suspended:
                 self._signal(node, signal.SIGCONT, fault=False)
@@ -260,7 +267,7 @@ class Cluster:
                     self._reap(node)
                     continue
                 for t_ns, kind, fields in events:
-                    if kind == "node_started":
+                    if kind == NODE_STARTED:
                         node.ready = True
                     self._record(node, kind, fields, t_ns)
                 count += len(events)
@@ -275,7 +282,8 @@ class Cluster:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return False
-            self.poll(min(remaining, 0.05))
+            # Short: a condition may come true with time alone (a stop grows long).
+            self.poll(min(remaining, WAIT_SLICE_S))
         return True
 
     def _record(self, node: NodeHandle, kind: str, fields: dict,
@@ -315,6 +323,7 @@ class Cluster:
         """SIGSTOP, and return once the OS reports the node stopped."""
         if self._signal(self.nodes[pos], signal.SIGSTOP):
             self.nodes[pos].suspended = True
+            self.nodes[pos].stopped_ns = time.monotonic_ns()
             self._await_status(pos, lambda status: status in ("stopped", "dead"))
 
     def resume(self, pos: int) -> None:
@@ -346,7 +355,7 @@ class Cluster:
             if not node.ps.is_running():
                 return False
             if fault:
-                self._record(node, "fault", {"fault": signal.Signals(signum).name,
+                self._record(node, FAULT, {"fault": signal.Signals(signum).name,
                                              "target_pos": node.pos, "signal": int(signum)})
             pidfd = node.pidfd if node.pidfd is not None else _open_pidfd(node.pid)
             if pidfd is None:
@@ -374,8 +383,20 @@ class Cluster:
         left_end = self._link_to(self._neighbour(pos, -1), Side.RIGHT)
         right_end = self._link_to(self._neighbour(pos, +1), Side.LEFT)
         self._launch(pos, left=left_end, right=right_end)
-        self._record(node, "restarted", {"incarnation": node.incarnation})
+        self._record(node, RESTARTED, {"incarnation": node.incarnation})
         self._await_ready([pos])
+
+    def replace_outside(self, pos: int) -> None:
+        """Start a new process at a dead ``pos`` that is bypassed, and return at once.
+
+        The ring goes on without it (its neighbours are spliced together); the
+        replacement boots meanwhile and is rejoined once it runs (``rejoin``). So a
+        recovery never waits for a process to start, whatever the start method."""
+        node = self.nodes[pos]
+        if node.running or not node.bypassed:
+            raise ClusterError(f"node {pos} must be dead and bypassed to be replaced outside")
+        self._launch(pos, left=None, right=None)
+        self._record(node, RESTARTED, {"incarnation": node.incarnation, "outside": True})
 
     def bypass(self, pos: int) -> None:
         """Splice the neighbours of ``pos`` together; ``pos`` stays as it is, outside."""
@@ -384,7 +405,7 @@ class Cluster:
                                "2 nodes")
         left, right = self._neighbour(pos, -1), self._neighbour(pos, +1)
         self.nodes[pos].bypassed = True
-        self._record(self.nodes[pos], "bypassed", {"left_pos": left, "right_pos": right})
+        self._record(self.nodes[pos], BYPASSED, {"left_pos": left, "right_pos": right})
         self._splice(left, right)
 
     def rejoin(self, pos: int) -> None:
@@ -397,7 +418,7 @@ class Cluster:
             return
         node.bypassed = False
         left, right = self._neighbour(pos, -1), self._neighbour(pos, +1)
-        self._record(node, "rejoined", {"left_pos": left, "right_pos": right})
+        self._record(node, REJOINED, {"left_pos": left, "right_pos": right})
         self._splice(left, pos)
         self._splice(pos, right)
 
@@ -438,7 +459,7 @@ class Cluster:
             return False
         finally:
             end.close()  # sent or not, the harness keeps no copy
-        self._record(node, "link_handed", {"side": side.value})
+        self._record(node, LINK_HANDED, {"side": side.value})
         return True
 
     def right_of(self, pos: int) -> int:
@@ -521,7 +542,7 @@ class Cluster:
         fields = {"exitcode": exitcode}
         if exitcode < 0:
             fields["signal"] = signal.Signals(-exitcode).name
-        self._record(node, "node_exited", fields)
+        self._record(node, NODE_EXITED, fields)
         node.suspended = False
 
     # --- queries ------------------------------------------------------------------

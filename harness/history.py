@@ -8,11 +8,19 @@ The narrator turns the notable records into one readable line each on stderr.
 """
 from __future__ import annotations
 
-import json
 import sys
-from typing import Callable, Iterable, TextIO
+from typing import Callable, TextIO
 
-Record = dict
+from emulator.records import (
+    Record,
+    BAD_FRAME, BYPASSED, ELECTION_ROUND, FAULT, LEADER, LEADER_CONFLICT, LINK_DOWN,
+    NODE_EXITED, NODE_STOPPING, RECOVERED, REJOINED, RESTARTED, RING_STOPPING,
+    ROUND_ABANDONED, SNAPSHOT_RESULT, SUPERVISOR_GAVE_UP, TOKEN_CREATED, TOKEN_DROPPED,
+    TOKEN_FENCED, TOKEN_RETURNED,
+)
+
+from .tracefile import TraceWriter
+
 Listener = Callable[[Record], None]
 
 
@@ -20,10 +28,7 @@ class History:
     def __init__(self, trace_path: str | None = None) -> None:
         self.records: list[Record] = []
         self._listeners: list[Listener] = []
-        self._trace: TextIO | None = None
-        if trace_path is not None:
-            # Line-buffered: every record reaches the file when it is recorded.
-            self._trace = open(trace_path, "w", encoding="utf-8", buffering=1)
+        self._trace = TraceWriter(trace_path) if trace_path is not None else None
 
     def subscribe(self, listener: Listener) -> None:
         self._listeners.append(listener)
@@ -35,7 +40,7 @@ class History:
         """The cluster's sink: keep, write, tell the listeners."""
         self.records.append(record)
         if self._trace is not None:
-            self._trace.write(json.dumps(record, separators=(",", ":")) + "\n")
+            self._trace.write(record)
         for listener in tuple(self._listeners):  # a listener may unsubscribe itself
             listener(record)
 
@@ -71,10 +76,6 @@ class Watch:
         return self.found is not None
 
 
-def load_trace(path: str) -> list[Record]:
-    with open(path, encoding="utf-8") as handle:
-        return [json.loads(line) for line in handle if line.strip()]
-
 
 class Narrator:
     """One line on stderr per notable event, timed from the start of the run."""
@@ -85,9 +86,9 @@ class Narrator:
         self.shutting_down = False
 
     def __call__(self, record: Record) -> None:
-        if record["kind"] == "ring_stopping":
+        if record["kind"] == RING_STOPPING:
             self.shutting_down = True
-        if _orderly_exit(record) or (self.shutting_down and record["kind"] == "link_down"):
+        if _orderly_exit(record) or (self.shutting_down and record["kind"] == LINK_DOWN):
             return  # the end of every run: not news
         line = describe(record)
         if line is None:
@@ -99,8 +100,8 @@ class Narrator:
 
 
 def _orderly_exit(r: Record) -> bool:
-    return ((r["kind"] == "node_stopping" and r["reason"] == "shutdown")
-            or (r["kind"] == "node_exited" and r["exitcode"] == 0))
+    return ((r["kind"] == NODE_STOPPING and r["reason"] == "shutdown")
+            or (r["kind"] == NODE_EXITED and r["exitcode"] == 0))
 
 
 def _node(r: Record) -> str:
@@ -108,34 +109,34 @@ def _node(r: Record) -> str:
 
 
 _DESCRIPTIONS: dict[str, Callable[[Record], str]] = {
-    "fault": lambda r: f"fault: {r['fault']} -> {_node(r)}",
-    "node_exited": lambda r: f"{_node(r)} exited with "
+    FAULT: lambda r: f"fault: {r['fault']} -> {_node(r)}",
+    NODE_EXITED: lambda r: f"{_node(r)} exited with "
                              + (r["signal"] if "signal" in r else f"status {r['exitcode']}"),
-    "node_stopping": lambda r: f"{_node(r)} is stopping ({r['reason']})",
-    "restarted": lambda r: f"{_node(r)} restarted (incarnation {r['incarnation']})",
-    "link_down": lambda r: f"{_node(r)} sees its {r['side']} link down (EOF)",
-    "bypassed": lambda r: f"{_node(r)} bypassed: node {r['left_pos']} now links to "
+    NODE_STOPPING: lambda r: f"{_node(r)} is stopping ({r['reason']})",
+    RESTARTED: lambda r: f"{_node(r)} restarted (incarnation {r['incarnation']})",
+    LINK_DOWN: lambda r: f"{_node(r)} sees its {r['side']} link down (EOF)",
+    BYPASSED: lambda r: f"{_node(r)} bypassed: node {r['left_pos']} now links to "
                           f"node {r['right_pos']}",
-    "rejoined": lambda r: f"{_node(r)} rejoined the ring",
-    "snapshot_result": lambda r: (
+    REJOINED: lambda r: f"{_node(r)} rejoined the ring",
+    SNAPSHOT_RESULT: lambda r: (
         f"snapshot {tuple(r['sid'])}: {r['tokens']} token(s) of epoch {r['epoch']}"
         + ("" if r["complete"] else f", INCOMPLETE, no part from {r['missing']}")),
-    "election_round": lambda r: f"election round {r['round']}: candidates "
+    ELECTION_ROUND: lambda r: f"election round {r['round']}: candidates "
                                 f"{r['candidate_ids']}",
-    "round_abandoned": lambda r: f"election round {r['round']} abandoned ({r['reason']})",
-    "leader": lambda r: f"{_node(r)} is leader of round {r['round']}",
-    "token_created": lambda r: f"{_node(r)} created the token, epoch {r['epoch']}",
-    "token_fenced": lambda r: f"{_node(r)} fenced a stale token of epoch {r['epoch']} "
+    ROUND_ABANDONED: lambda r: f"election round {r['round']} abandoned ({r['reason']})",
+    LEADER: lambda r: f"{_node(r)} is leader of round {r['round']}",
+    TOKEN_CREATED: lambda r: f"{_node(r)} created the token, epoch {r['epoch']}",
+    TOKEN_FENCED: lambda r: f"{_node(r)} fenced a stale token of epoch {r['epoch']} "
                               f"(it has seen {r['node_epoch']})",
-    "token_returned": lambda r: f"{_node(r)} could not pass the token (EPIPE): it keeps "
+    TOKEN_RETURNED: lambda r: f"{_node(r)} could not pass the token (EPIPE): it keeps "
                                 f"it (epoch {r['epoch']})",
-    "token_dropped": lambda r: f"{_node(r)} dropped the token (epoch {r['epoch']})",
-    "leader_conflict": lambda r: f"{_node(r)} is leader but hears of leader "
+    TOKEN_DROPPED: lambda r: f"{_node(r)} dropped the token (epoch {r['epoch']})",
+    LEADER_CONFLICT: lambda r: f"{_node(r)} is leader but hears of leader "
                                  f"{r['leader_id']} in round {r['round']}",
-    "bad_frame": lambda r: f"{_node(r)} got a bad frame on its {r['side']} link",
-    "supervisor_gave_up": lambda r: f"supervisor gave up on {_node(r)} after "
+    BAD_FRAME: lambda r: f"{_node(r)} got a bad frame on its {r['side']} link",
+    SUPERVISOR_GAVE_UP: lambda r: f"supervisor gave up on {_node(r)} after "
                                     f"{r['restarts']} restarts in {r['window_s']} s",
-    "recovered": lambda r: f"recovered ({r['cause']}) in {r['total_ms']:.1f} ms: a new "
+    RECOVERED: lambda r: f"recovered ({r['cause']}) in {r['total_ms']:.1f} ms: a new "
                            f"token of epoch {r['epoch']} completed a lap",
 }
 
@@ -144,6 +145,3 @@ def describe(record: Record) -> str | None:
     describe_kind = _DESCRIPTIONS.get(record["kind"])
     return describe_kind(record) if describe_kind else None
 
-
-def kinds_described() -> Iterable[str]:
-    return _DESCRIPTIONS.keys()

@@ -18,13 +18,10 @@ Two derived views carry most of the invariants:
 * The *current epoch* at an instant: the highest epoch of any ``token_created``
   at or before it. Rounds only grow, so this is a step function of time.
 * *Holdings*: the intervals during which one process (pid) held one token of one
-  epoch, from ``token_received``/``token_created``/``token_injected`` (or
-  ``token_returned``: a pass that failed gives the token back) to the
-  matching ``token_passed``/``token_dropped``/``token_fenced`` or the process's
-  ``node_exited``. A node may hold several tokens (a duplicate caught up), so each
-  pid keeps its open holdings in arrival order and an end event closes the oldest
-  open one of its epoch. A ``token_fenced`` that matches no open holding is a
-  stale token refused at the door: it closes nothing.
+  epoch, from a take (received, created, injected, or returned: a pass that failed
+  gives the token back) to the matching release (passed, dropped, fenced) or the
+  process's exit (``emulator.records.holdings``, the one definition that the
+  recovery view, the reports and the diagram share).
 * A node's *fence* (highest epoch it has seen), bounded from below by the epochs
   and rounds in its own reports: fencing failed when a node accepts a token older
   than its fence. A paused node that missed a round may accept a stale token
@@ -41,14 +38,21 @@ import bisect
 import math
 from collections import Counter, defaultdict
 from dataclasses import dataclass
+from emulator.records import (
+    Holding, Record, holdings,
+    BYPASSED, CANDIDATE, CANDIDATE_DROPPED, CANDIDATE_FORWARDED, CANDIDATE_SWALLOWED,
+    ELECTED, ELECTION_COMPLETE, ELECTION_ROUND, ELECTION_START, FAULT, HYGIENE, LEADER,
+    LEADER_CONFLICT, NODE_EXITED, NODE_STARTED, RECOVERED, ROUND_ABANDONED, SNAPSHOT_PART,
+    SNAPSHOT_RESULT, TOKEN_CREATED, TOKEN_FENCED, TOKEN_INJECTED,
+    TOKEN_RECEIVED, TRIAL_END,
+)
 
-Record = dict
+
+# Invariant 6: a token must circulate this soon after the last fault.
+RECOVERY_DEADLINE_MS = 10_000.0
 
 INVARIANTS = ("single_leader", "correct_leader", "mutual_exclusion", "one_token",
               "termination", "liveness", "hygiene")
-
-_TAKES = ("token_received", "token_created", "token_injected", "token_returned")
-_RELEASES = ("token_passed", "token_dropped", "token_fenced")
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +63,7 @@ class Violation:
 
 
 def check(records: list[Record], *, nodes: int,
-          recovery_deadline_ms: float) -> list[Violation]:
+          recovery_deadline_ms: float = RECOVERY_DEADLINE_MS) -> list[Violation]:
     """Every invariant over one trial's history; an empty list means a clean trial."""
     return (check_single_leader(records)
             + check_correct_leader(records)
@@ -96,7 +100,7 @@ class EpochClock:
     def __init__(self, records: list[Record]) -> None:
         self._times: list[int] = []     # when the current epoch rose ...
         self._epochs: list[int] = []    # ... and to what
-        for r in _of_kind(records, "token_created"):
+        for r in _of_kind(records, TOKEN_CREATED):
             if not self._epochs or r["epoch"] > self._epochs[-1]:
                 self._times.append(r["t_ns"])
                 self._epochs.append(r["epoch"])
@@ -114,48 +118,13 @@ class EpochClock:
         return self._times[i], end
 
 
-@dataclass(slots=True)
-class Holding:
-    pid: int
-    pos: int
-    epoch: int
-    start_ns: int
-    end_ns: float = math.inf    # still held when the history ends
-
-    def held_at(self, t_ns: int) -> bool:
-        return self.start_ns <= t_ns < self.end_ns
-
-
-def holdings(records: list[Record]) -> list[Holding]:
-    """Who held which token when (see the module docstring)."""
-    closed: list[Holding] = []
-    open_by_pid: dict[int, list[Holding]] = defaultdict(list)
-    for r in _by_time(records):
-        kind = r["kind"]
-        if kind in _TAKES:
-            open_by_pid[r["pid"]].append(Holding(r["pid"], r["pos"], r["epoch"], r["t_ns"]))
-        elif kind in _RELEASES:
-            held = open_by_pid[r["pid"]]
-            for i, holding in enumerate(held):
-                if holding.epoch == r["epoch"]:
-                    holding.end_ns = r["t_ns"]
-                    closed.append(held.pop(i))
-                    break
-        elif kind == "node_exited":
-            # A dead process holds nothing; what it held is lost with it.
-            for holding in open_by_pid.pop(r["pid"], []):
-                holding.end_ns = r["t_ns"]
-                closed.append(holding)
-    return closed + [h for held in open_by_pid.values() for h in held]
-
-
 # --- 1. at most one leader per round ------------------------------------------------
 
 
 def check_single_leader(records: list[Record]) -> list[Violation]:
     violations = []
     leaders: dict[int, dict[tuple, Record]] = defaultdict(dict)
-    for r in _of_kind(records, "leader"):
+    for r in _of_kind(records, LEADER):
         leaders[r["round"]].setdefault((r["pos"], r["pid"]), r)
     for round_, by_node in sorted(leaders.items()):
         if len(by_node) > 1:
@@ -164,7 +133,7 @@ def check_single_leader(records: list[Record]) -> list[Violation]:
                 "single_leader", winners[1]["t_ns"],
                 f"round {round_} has {len(winners)} leaders: "
                 + ", ".join(_node(r) for r in winners) + "."))
-    for r in _of_kind(records, "leader_conflict"):
+    for r in _of_kind(records, LEADER_CONFLICT):
         violations.append(Violation(
             "single_leader", r["t_ns"],
             f"{_node(r)} is leader of round {r['round']} but heard of leader id "
@@ -177,13 +146,13 @@ def check_single_leader(records: list[Record]) -> list[Violation]:
 
 def check_correct_leader(records: list[Record]) -> list[Violation]:
     exited_at: dict[int, int] = {}
-    for r in _of_kind(records, "node_exited"):
+    for r in _of_kind(records, NODE_EXITED):
         exited_at.setdefault(r["pid"], r["t_ns"])
-    completes = _group_by_round(_of_kind(records, "election_complete"))
-    candidates_by_round = _group_by_round(_of_kind(records, "candidate"))
-    bypassed = _of_kind(records, "bypassed")
+    completes = _group_by_round(_of_kind(records, ELECTION_COMPLETE))
+    candidates_by_round = _group_by_round(_of_kind(records, CANDIDATE))
+    bypassed = _of_kind(records, BYPASSED)
     violations = []
-    for round_, leaders in sorted(_group_by_round(_of_kind(records, "leader")).items()):
+    for round_, leaders in sorted(_group_by_round(_of_kind(records, LEADER)).items()):
         end_ns = (completes.get(round_) or leaders)[0]["t_ns"]
         candidates = {r["pid"]: r for r in candidates_by_round.get(round_, [])}
         # Dead = its process exited by the round's end; a restarted node is a new pid.
@@ -219,7 +188,7 @@ def check_mutual_exclusion(records: list[Record]) -> list[Violation]:
     clock = EpochClock(records)
     # A duplicate injected on purpose breaks exclusion in its epoch; the recovery
     # that must follow is judged by one_token, not here.
-    injected = {r["epoch"] for r in _of_kind(records, "token_injected")}
+    injected = {r["epoch"] for r in _of_kind(records, TOKEN_INJECTED)}
     by_epoch: dict[int, list[Holding]] = defaultdict(list)
     for holding in holdings(records):
         by_epoch[holding.epoch].append(holding)
@@ -263,11 +232,11 @@ def _first_overlap(held: list[Holding], begin: int,
 # reports. Harness records are left out: ``election_round`` names a candidate that
 # has not yet heard of the round.
 _FENCE_EVIDENCE = {
-    "node_started": "epoch", "token_received": "epoch", "token_created": "epoch",
-    "token_injected": "epoch", "token_fenced": "node_epoch", "snapshot_part": "node_epoch",
-    "election_start": "round", "candidate": "round", "candidate_forwarded": "round",
-    "candidate_swallowed": "round", "candidate_dropped": "round", "leader": "round",
-    "elected": "round", "election_complete": "round", "leader_conflict": "round",
+    NODE_STARTED: "epoch", TOKEN_RECEIVED: "epoch", TOKEN_CREATED: "epoch",
+    TOKEN_INJECTED: "epoch", TOKEN_FENCED: "node_epoch", SNAPSHOT_PART: "node_epoch",
+    ELECTION_START: "round", CANDIDATE: "round", CANDIDATE_FORWARDED: "round",
+    CANDIDATE_SWALLOWED: "round", CANDIDATE_DROPPED: "round", LEADER: "round",
+    ELECTED: "round", ELECTION_COMPLETE: "round", LEADER_CONFLICT: "round",
 }
 
 
@@ -283,7 +252,7 @@ def check_one_token(records: list[Record]) -> list[Violation]:
     seen: dict[int, int] = {}
     stale: dict[int, list[tuple[Record, int]]] = defaultdict(list)
     for r in _by_time(records):
-        if r["kind"] == "token_received" and seen.get(r["pid"], -1) > r["epoch"]:
+        if r["kind"] == TOKEN_RECEIVED and seen.get(r["pid"], -1) > r["epoch"]:
             stale[r["epoch"]].append((r, seen[r["pid"]]))
         if r["kind"] in _FENCE_EVIDENCE:
             seen[r["pid"]] = max(seen.get(r["pid"], -1), r[_FENCE_EVIDENCE[r["kind"]]])
@@ -309,11 +278,11 @@ def _final_snapshot(records: list[Record]) -> list[Violation]:
     No verdict if a fault came after the last recovery: a snapshot taken then
     measures that fault, not the recovery (liveness judges whether it was repaired).
     """
-    recovered = _last(records, "recovered")
-    fault = _last(records, "fault")
+    recovered = _last(records, RECOVERED)
+    fault = _last(records, FAULT)
     if recovered is None or (fault is not None and fault["t_ns"] > recovered["t_ns"]):
         return []
-    snapshots = [r for r in _of_kind(records, "snapshot_result")
+    snapshots = [r for r in _of_kind(records, SNAPSHOT_RESULT)
                  if r["complete"] and r["t_ns"] > recovered["t_ns"]]
     if not snapshots or snapshots[-1]["tokens"] == 1:
         return []
@@ -325,7 +294,7 @@ def _final_snapshot(records: list[Record]) -> list[Violation]:
 
 
 def _tokens_at_trial_end(records: list[Record]) -> list[Violation]:
-    end = _last(records, "trial_end")
+    end = _last(records, TRIAL_END)
     if end is None or end.get("final_epoch") is None:
         return []
     final = end["final_epoch"]
@@ -342,10 +311,10 @@ def _tokens_at_trial_end(records: list[Record]) -> list[Violation]:
 
 def check_termination(records: list[Record], *, nodes: int) -> list[Violation]:
     violations = []
-    end = _last(records, "trial_end")
+    end = _last(records, TRIAL_END)
     cutoff = end["t_ns"] if end is not None else math.inf
-    closings = _of_kind(records, "election_complete", "round_abandoned")
-    for started in _of_kind(records, "election_round"):
+    closings = _of_kind(records, ELECTION_COMPLETE, ROUND_ABANDONED)
+    for started in _of_kind(records, ELECTION_ROUND):
         round_ = started["round"]
         if not any(c["round"] == round_ and started["t_ns"] <= c["t_ns"] <= cutoff
                    for c in closings):
@@ -356,14 +325,14 @@ def check_termination(records: list[Record], *, nodes: int) -> list[Violation]:
     # A message forwarded more often than there are nodes has lapped the ring: it
     # would circulate forever (e.g. an ID whose owner restarted and nobody stops).
     forwards = Counter((r["round"], r["candidate_id"])
-                       for r in _of_kind(records, "candidate_forwarded"))
+                       for r in _of_kind(records, CANDIDATE_FORWARDED))
     for (round_, node_id), count in sorted(forwards.items()):
         if count > nodes:
             violations.append(Violation(
                 "termination", None,
                 f"candidate id {node_id} of round {round_} was forwarded {count} times "
                 f"on a ring of {nodes} nodes."))
-    announcements = Counter(r["round"] for r in _of_kind(records, "elected"))
+    announcements = Counter(r["round"] for r in _of_kind(records, ELECTED))
     for round_, count in sorted(announcements.items()):
         if count > nodes:
             violations.append(Violation(
@@ -378,17 +347,17 @@ def check_termination(records: list[Record], *, nodes: int) -> list[Violation]:
 
 def check_liveness(records: list[Record], *, recovery_deadline_ms: float) -> list[Violation]:
     """Without a ``trial_end`` record there is no final epoch to wait for: no verdict."""
-    end = _last(records, "trial_end")
+    end = _last(records, TRIAL_END)
     if end is None:
         return []
-    fault = _last(records, "fault")
+    fault = _last(records, FAULT)
     since = fault["t_ns"] if fault is not None else _by_time(records)[0]["t_ns"]
     deadline = since + int(recovery_deadline_ms * 1e6)
     final = end.get("final_epoch")
     if final is None:
         return [Violation("liveness", end["t_ns"],
                           "the trial ended without any token epoch: no token ever circulated.")]
-    reached = {r["pos"] for r in _of_kind(records, "token_received")
+    reached = {r["pos"] for r in _of_kind(records, TOKEN_RECEIVED)
                if r["epoch"] == final and since < r["t_ns"] <= deadline}
     missing = [pos for pos in end["active_positions"] if pos not in reached]
     if not missing:
@@ -403,7 +372,7 @@ def check_liveness(records: list[Record], *, recovery_deadline_ms: float) -> lis
 
 
 def check_hygiene(records: list[Record]) -> list[Violation]:
-    report = _last(records, "hygiene")
+    report = _last(records, HYGIENE)
     if report is None:
         return []
     found = []

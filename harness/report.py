@@ -1,25 +1,29 @@
 """Tables of what happened (tabulate), for stdout."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from tabulate import tabulate
 
-from .chaos.campaign import TrialResult
+from emulator.records import NODE_STATS, holdings
+
 from .cluster import Cluster
 from .history import History
 from .recovery import Recovery
 
-_HOLDING = ("token_received", "token_created", "token_injected")
+if TYPE_CHECKING:  # the chaos package builds on this module, not the reverse
+    from .chaos.campaign import TrialResult
 
 
 def node_table(cluster: Cluster, history: History) -> str:
     """Every node: position, ID, pid, role, tokens held, messages sent and received."""
     held = {n.pos: 0 for n in cluster.nodes}
-    for record in history.of_kind(*_HOLDING):
-        held[record["pos"]] += 1
+    for holding in holdings(history.records):
+        held[holding.pos] += 1
     roles: dict[int, str] = {}
     sent = {n.pos: 0 for n in cluster.nodes}
     received = {n.pos: 0 for n in cluster.nodes}
-    for record in history.of_kind("node_stats"):
+    for record in history.of_kind(NODE_STATS):
         roles[record["pos"]] = record["role"]
         sent[record["pos"]] += sum(record["sent"].values())
         received[record["pos"]] += sum(record["received"].values())
@@ -70,3 +74,11 @@ def summary_table(rows: list[dict]) -> str:
                       _ms(r["median_recover_ms"]), _ms(r["p95_recover_ms"])] for r in rows],
                     headers=["scenario", "trials", "ok", "violations",
                              "median recover ms", "p95 recover ms"])
+
+
+def verdict(violations: list) -> str:
+    """The checker's verdict over a history, one line per violation."""
+    if not violations:
+        return "checker: every invariant held"
+    return "\n".join(["checker: VIOLATED"] + [f"  - {v.invariant}: {v.detail}"
+                                               for v in violations])

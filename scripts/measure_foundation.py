@@ -7,30 +7,28 @@ from __future__ import annotations
 import statistics
 import time
 
-from harness.cluster import Cluster
+from emulator.records import NODE_STARTED, TOKEN_RECEIVED
 from harness.config import RingConfig
-from harness.history import History
-from harness.recovery import Orchestrator
+from harness.ring import Ring
 
 
 def one_ring(method: str, nodes: int = 8) -> dict:
-    history = History()
-    cluster = Cluster(RingConfig(ids=tuple(range(1, nodes + 1)), hold_ns=0,
-                                 start_method=method), sink=history)
+    ring = Ring(RingConfig(ids=tuple(range(1, nodes + 1)), hold_ns=0, start_method=method),
+                seed=1)
+    cluster, history = ring.cluster, ring.history
     t0 = time.perf_counter()
-    cluster.start()
+    ring.start()
     started = time.perf_counter()
-    cluster.wait_until(lambda: len(history.of_kind("node_started")) == nodes, 30)
+    cluster.wait_until(lambda: len(history.of_kind(NODE_STARTED)) == nodes, 30)
     all_up = time.perf_counter()
-    orchestrator = Orchestrator(cluster, history, seed=1)
-    recovery = orchestrator.recover("bootstrap")
+    recovery = ring.pipeline.recover("bootstrap")
     booted = time.perf_counter()
     mark = len(history.records)
     hops_seen = []
-    history.subscribe(lambda r: r["kind"] == "token_received" and hops_seen.append(1))
+    history.subscribe(lambda r: r["kind"] == TOKEN_RECEIVED and hops_seen.append(1))
     cluster.wait_until(lambda: len(hops_seen) >= 4000, 30)
-    hops = [r["t_ns"] for r in history.records[mark:] if r["kind"] == "token_received"]
-    cluster.stop()
+    hops = [r["t_ns"] for r in history.records[mark:] if r["kind"] == TOKEN_RECEIVED]
+    ring.stop()
     gaps = [(b - a) / 1e3 for a, b in zip(hops, hops[1:])]
     return {"start_per_node_ms": (started - t0) * 1e3 / nodes,
             "all_started_ms": (all_up - t0) * 1e3,

@@ -17,14 +17,12 @@ import argparse
 import os
 import signal
 import subprocess
-import time
 
 import psutil
 
-from harness.cluster import Cluster
+from emulator.records import LINK_DOWN, NODE_STARTED, NOTE
 from harness.config import RingConfig
-from harness.history import History
-from harness.recovery import Orchestrator
+from harness.ring import Ring
 
 NS_LAST_PID = "/proc/sys/kernel/ns_last_pid"
 
@@ -52,13 +50,12 @@ def main() -> None:
     parser.add_argument("--trace", default="pid-reuse.jsonl")
     args = parser.parse_args()
 
-    history = History(args.trace)
-    cluster = Cluster(RingConfig(ids=(3, 1, 4, 2)), sink=history)
-    orchestrator = Orchestrator(cluster, history, seed=1)
+    ring = Ring(RingConfig(ids=(3, 1, 4, 2)), seed=1, trace_path=args.trace)
+    cluster, history = ring.cluster, ring.history
     stranger = None
     try:
-        cluster.start()
-        orchestrator.recover("bootstrap")
+        ring.start()
+        ring.pipeline.recover("bootstrap")
         node = cluster.nodes[2]
         old_pid, old_handle = node.pid, node.ps
         pidfd = os.pidfd_open(old_pid)
@@ -67,14 +64,14 @@ def main() -> None:
         mark = len(history.records)
         cluster.kill(2)
         cluster.wait_until(lambda: not node.running and len(
-            [r for r in history.records[mark:] if r["kind"] == "link_down"]) >= 2, 10)
+            [r for r in history.records[mark:] if r["kind"] == LINK_DOWN]) >= 2, 10)
         eofs = ", ".join(f"p{r['pos']}" for r in history.records[mark:]
-                         if r["kind"] == "link_down")
+                         if r["kind"] == LINK_DOWN)
         print(f"2. SIGKILL; EOF at {eofs}; reaped by join(): exit {node.exitcodes[-1]}. "
               f"The number {old_pid} is free again")
         stranger = spawn_with_pid(old_pid)
         if stranger is not None:
-            cluster.note(2, "note", text=f"pid {old_pid} reused by a stranger (sleep)")
+            cluster.note(2, NOTE, text=f"pid {old_pid} reused by a stranger (sleep)")
             born = psutil.Process(stranger.pid).create_time()
             print(f"3. a stranger now has pid {stranger.pid}: "
                   f"{' '.join(psutil.Process(stranger.pid).cmdline())}, created at {born:.2f}")
@@ -99,16 +96,15 @@ def main() -> None:
             print(f"   the stranger is still there: {psutil.Process(stranger.pid).status()}")
         os.close(pidfd)
         cluster.restart(2)
-        cluster.wait_until(lambda: any(r["kind"] == "node_started" and r["pid"] == node.pid
+        cluster.wait_until(lambda: any(r["kind"] == NODE_STARTED and r["pid"] == node.pid
                                        for r in history.records), 10)
         print(f"4. restarted: node 2 is now pid {node.pid}, same position and ID")
-        orchestrator.recover("silence")
+        ring.pipeline.recover("silence")
     finally:
         if stranger is not None:
             stranger.kill()
             stranger.wait()
-        cluster.stop()
-        history.close()
+        ring.stop()
     print(f"trace: {args.trace}")
 
 

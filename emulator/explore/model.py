@@ -53,6 +53,14 @@ import itertools
 from dataclasses import dataclass, field
 from typing import Iterable, Optional
 
+from emulator.records import (
+    BYPASSED, CANDIDATE, CANDIDATE_DROPPED, CANDIDATE_FORWARDED, CANDIDATE_STALE,
+    CANDIDATE_SWALLOWED, ELECTED, ELECTED_DROPPED, ELECTED_STALE, ELECTION_COMPLETE,
+    ELECTION_ROUND, ELECTION_STALE, FAULT, LEADER, LEADER_CONFLICT, MESSAGE_LOST,
+    NODE_EXITED, NODE_STARTED, PERSIST_EPOCH, REJOINED, RESTARTED, RESUMED, TOKEN_CREATED,
+    TOKEN_RECEIVED,
+)
+
 from ..protocol import (
     Candidate, DropToken, Elected, InjectToken, LinkDown, LinkUp, NodeProtocol, PersistEpoch,
     ProtocolViolation, Received, Report, Send, SetTimer, Side, StartElection, Status,
@@ -64,15 +72,15 @@ FAULTS = ("crash", "restart", "drop", "duplicate", "pause")
 MUTATIONS = ("no-fencing", "forward-own-id", "duplicate-ids", "never-win")
 
 # Fields of a node tuple.
-ID, UP, PAUSED, BYPASSED, PERSISTED, PROTO, TIMER, RLINK, CHANS, LEADS, CANDS = range(11)
+ID, UP, PAUSED, OUT, PERSISTED, PROTO, TIMER, RLINK, CHANS, LEADS, CANDS = range(11)
 # Fields of the global tuple.
-G_ROUNDS, G_FAULTS, G_CREATED, G_INJECTED = range(4)
+G_ROUNDS, G_FAULTS, G_CREATED, G_INJECTED, G_DIED = range(5)
 
 # Reports of a step that changes nothing the invariants look at (no token taken,
 # passed or fenced, no leader made): what partial-order reduction may reorder.
 INVISIBLE = frozenset((
-    "candidate_forwarded", "candidate_swallowed", "candidate_dropped", "candidate_stale",
-    "elected", "elected_stale", "elected_dropped", "election_stale", "election_complete"))
+    CANDIDATE_FORWARDED, CANDIDATE_SWALLOWED, CANDIDATE_DROPPED, CANDIDATE_STALE,
+    ELECTED, ELECTED_STALE, ELECTED_DROPPED, ELECTION_STALE, ELECTION_COMPLETE))
 
 # Protocol fields: (epoch, held ((epoch, hop), ...), right_up, round, status, leader_id,
 #                   forwarded candidate IDs (sorted), announced)
@@ -96,7 +104,7 @@ class ForwardOwnIdElector(Elector):
             if self.status in (Status.WAITING, Status.NOT_LEADER):
                 self.become_not_leader()
                 return [Send(Side.RIGHT, message),
-                        Report("candidate_forwarded", {"round": message.round,
+                        Report(CANDIDATE_FORWARDED, {"round": message.round,
                                                        "candidate_id": message.node_id})]
         return super().on_candidate(message)
 
@@ -107,7 +115,7 @@ class NeverWinElector(Elector):
 
     def on_candidate(self, message: Candidate):
         if message.round == self.round and message.node_id == self.node_id:
-            return [Report("candidate_dropped", {"round": message.round,
+            return [Report(CANDIDATE_DROPPED, {"round": message.round,
                                                  "candidate_id": message.node_id})]
         return super().on_candidate(message)
 
@@ -181,11 +189,11 @@ class Step:
     @property
     def message(self) -> Optional[tuple]:
         """The election message this step forwarded, if it was a forward."""
-        sent = [e for e in self.events if e[1] in ("candidate_forwarded", "elected")]
+        sent = [e for e in self.events if e[1] in (CANDIDATE_FORWARDED, ELECTED)]
         if not sent:
             return None
         fields = sent[-1][2]
-        if sent[-1][1] == "candidate_forwarded":
+        if sent[-1][1] == CANDIDATE_FORWARDED:
             return ("C", fields["round"], fields["candidate_id"])
         return ("E", fields["round"], fields["leader_id"])
 
@@ -275,7 +283,7 @@ def initial_state(ids: Iterable[int]) -> tuple:
     """A new ring: every node up with epoch 0, linked to its right neighbour, no token."""
     nodes = tuple((node_id, True, False, False, 0, fresh_protocol(0), False, 1, (), (), ())
                   for node_id in ids)
-    return ((0, 0, 0, ()), nodes)
+    return ((0, 0, 0, (), False), nodes)
 
 
 def run_protocol(cfg: Config, node_id: int, proto: tuple, event, keep_hops: bool):
@@ -341,19 +349,19 @@ class Transition:
     # --- topology ------------------------------------------------------------
 
     def active(self) -> list[int]:
-        return [p for p in range(self.n) if not self.nodes[p][BYPASSED]]
+        return [p for p in range(self.n) if not self.nodes[p][OUT]]
 
     def left_active(self, pos: int) -> Optional[int]:
         for k in range(1, self.n):
             q = (pos - k) % self.n
-            if not self.nodes[q][BYPASSED]:
+            if not self.nodes[q][OUT]:
                 return q
         return None
 
     def right_active(self, pos: int) -> Optional[int]:
         for k in range(1, self.n):
             q = (pos + k) % self.n
-            if not self.nodes[q][BYPASSED]:
+            if not self.nodes[q][OUT]:
                 return q
         return None
 
@@ -393,18 +401,18 @@ class Transition:
                 self.on_report(pos, value[0], value[1], epoch_before)
             else:
                 node[PERSISTED] = value
-                self.note(pos, "persist_epoch", {"epoch": value})
+                self.note(pos, PERSIST_EPOCH, {"epoch": value})
 
     def send(self, pos: int, encoded: tuple, delivered: Optional[tuple]) -> None:
         if (delivered is not None and encoded[0] in "CE" and encoded == delivered
                 and encoded[2] == self.nodes[pos][ID]):
-            what = "candidate" if encoded[0] == "C" else "leader announcement"
+            what = "candidate ID" if encoded[0] == "C" else "leader announcement"
             self.violate("termination", (
                 f"{self.who(pos)} forwarded its own {what} {describe_message(encoded)}: "
                 f"nothing on the ring stops it any more, it circulates forever"))
         target = self.target(pos)
         if target is None:
-            self.note(pos, "message_lost", {"side": "right", "message": {
+            self.note(pos, MESSAGE_LOST, {"side": "right", "message": {
                 "T": "Token", "C": "Candidate", "E": "Elected"}[encoded[0]]})
             return
         reader = self.nodes[target]
@@ -418,7 +426,7 @@ class Transition:
         if kind not in INVISIBLE:
             self.visible = True
         node = self.nodes[pos]
-        if kind == "leader":
+        if kind == LEADER:
             round_ = fields["round"]
             others = [q for q in range(self.n) if q != pos and round_ in self.nodes[q][LEADS]]
             if others:
@@ -437,15 +445,15 @@ class Transition:
                     f"round {round_} was won by {self.who(pos)}, but candidate id "
                     f"{max(larger)} of that round is still alive on the ring"))
             node[LEADS] = tuple(sorted(set(node[LEADS]) | {round_}))
-        elif kind == "leader_conflict":
+        elif kind == LEADER_CONFLICT:
             self.violate("single_leader", (
                 f"{self.who(pos)} is leader of round {fields['round']} and heard of "
                 f"leader id {fields['leader_id']} in the same round"))
-        elif kind == "candidate":
+        elif kind == CANDIDATE:
             node[CANDS] = tuple(sorted(set(node[CANDS]) | {fields["round"]}))
-        elif kind == "token_created":
+        elif kind == TOKEN_CREATED:
             self.glob[G_CREATED] = max(self.glob[G_CREATED], fields["epoch"])
-        elif kind == "token_received":
+        elif kind == TOKEN_RECEIVED:
             if fields["epoch"] < epoch_before:
                 self.violate("fencing", (
                     f"{self.who(pos)} accepted a stale token of epoch {fields['epoch']} "
@@ -479,7 +487,8 @@ class Transition:
 
     def crash(self, pos: int) -> None:
         node = self.nodes[pos]
-        self.note(pos, "node_exited", {"signal": "SIGKILL"})
+        self.glob[G_DIED] = True  # the harness hears of it at once: it may abandon the round
+        self.note(pos, NODE_EXITED, {"signal": "SIGKILL"})
         node[UP], node[PAUSED] = False, False
         node[PROTO], node[TIMER], node[RLINK] = _NO_PROTO, False, 0
         node[CHANS], node[CANDS] = (), ()        # what was in flight to it is gone
@@ -489,12 +498,18 @@ class Transition:
                 self.link_down(q)
 
     def relaunch(self, pos: int) -> None:
+        """A new process at ``pos``: in place, or outside the ring if the node was
+        bypassed (the harness replaces the dead outside and rejoins them later)."""
         node = self.nodes[pos]
-        node[UP], node[PAUSED], node[BYPASSED] = True, False, False
+        node[UP], node[PAUSED] = True, False
         node[PROTO], node[TIMER] = fresh_protocol(node[PERSISTED]), False
         node[CHANS], node[CANDS] = (), ()
-        self.note(pos, "node_started", {"restart": True, "epoch": node[PERSISTED]})
-        self.splice_in(pos)
+        self.note(pos, NODE_STARTED, {"restart": True, "epoch": node[PERSISTED]})
+        if node[OUT]:
+            self.set_target(pos, None)
+            self.link_down(pos)
+        else:
+            self.splice_in(pos)
 
     def splice_in(self, pos: int) -> None:
         """Fresh links from the left ring neighbour to ``pos`` and from ``pos`` on."""
@@ -512,9 +527,9 @@ class Transition:
     def bypass(self, pos: int) -> None:
         node = self.nodes[pos]
         left, right = self.left_active(pos), self.right_active(pos)
-        node[BYPASSED] = True
+        node[OUT] = True
         node[CANDS] = ()  # out of the ring: out of its rounds
-        self.note(pos, "bypassed", {"left_pos": left, "right_pos": right})
+        self.note(pos, BYPASSED, {"left_pos": left, "right_pos": right})
         if self.nodes[left][UP]:
             if self.nodes[right][UP]:
                 self.set_target(left, right)
@@ -524,14 +539,15 @@ class Transition:
                 self.link_down(left)
 
     def rejoin(self, pos: int) -> None:
-        self.nodes[pos][BYPASSED] = False
-        self.note(pos, "rejoined", {})
+        self.nodes[pos][OUT] = False
+        self.note(pos, REJOINED, {})
         self.splice_in(pos)
 
     def elect(self, chosen: tuple[int, ...]) -> None:
         self.glob[G_ROUNDS] += 1
+        self.glob[G_DIED] = False
         round_ = self.glob[G_ROUNDS]
-        self.note(chosen[0], "election_round", {
+        self.note(chosen[0], ELECTION_ROUND, {
             "round": round_, "candidate_pos": list(chosen),
             "candidate_ids": [self.nodes[p][ID] for p in chosen]})
         for pos in chosen:
@@ -540,7 +556,7 @@ class Transition:
     def fault(self, kind: str, pos: int) -> None:
         self.glob[G_FAULTS] += 1
         signal = {"crash": "SIGKILL", "restart": "SIGKILL", "pause": "SIGSTOP"}.get(kind)
-        self.note(pos, "fault", {"fault": kind, "target_pos": pos, "signal": signal})
+        self.note(pos, FAULT, {"fault": kind, "target_pos": pos, "signal": signal})
         if kind == "crash":
             self.crash(pos)
         elif kind == "restart":
@@ -566,7 +582,7 @@ class Transition:
         elif kind == "elect":
             self.elect(action[1])
         elif kind == "repair":
-            self.note(action[1], "restarted", {"by": "supervisor"})
+            self.note(action[1], RESTARTED, {"by": "supervisor"})
             self.relaunch(action[1])
         elif kind == "bypass":
             self.bypass(action[1])
@@ -574,7 +590,7 @@ class Transition:
             self.rejoin(action[1])
         elif kind == "resume":
             self.nodes[action[1]][PAUSED] = False
-            self.note(action[1], "resumed", {"signal": "SIGCONT"})
+            self.note(action[1], RESUMED, {"signal": "SIGCONT"})
         else:
             self.fault(kind, action[1])
         self.check_state()
@@ -608,7 +624,7 @@ def token_epochs(state: tuple, *, active_only: bool) -> tuple[list[int], list[in
     tokens: list[int] = []
     fences: list[int] = []
     for node in state[1]:
-        if active_only and node[BYPASSED]:
+        if active_only and node[OUT]:
             continue
         if node[UP]:
             tokens += [e for e, _ in node[PROTO][1]]
@@ -625,12 +641,12 @@ def token_lost(state: tuple) -> bool:
 
 
 def snapshot_completes(state: tuple) -> bool:
-    return all(node[UP] and not node[PAUSED] for node in state[1] if not node[BYPASSED])
+    return all(node[UP] and not node[PAUSED] for node in state[1] if not node[OUT])
 
 
 def election_in_flight(state: tuple) -> bool:
     """A candidate or announcement still on its way to a node of the ring."""
-    return any(m[0] != "T" for node in state[1] if not node[BYPASSED]
+    return any(m[0] != "T" for node in state[1] if not node[OUT]
                for _, queue in node[CHANS] for m in queue)
 
 
@@ -652,19 +668,24 @@ def enabled(cfg: Config, state: tuple) -> list[tuple]:
             if node[TIMER]:
                 actions.append(("timer", p))
     # The harness.
+    active = sum(1 for q in nodes if not q[OUT])
     for p, node in enumerate(nodes):
         if node[PAUSED]:
             actions.append(("resume", p))
-            active = sum(1 for q in nodes if not q[BYPASSED])
-            if not node[BYPASSED] and active > 2:
+            if not node[OUT] and active > 2:
                 actions.append(("bypass", p))
-        elif node[UP] and node[BYPASSED]:
+        elif node[UP] and node[OUT]:
             actions.append(("rejoin", p))
-        elif not node[UP] and not node[BYPASSED]:
+        elif not node[UP]:
+            # The dead: restart in place, or bypass first and replace outside the ring.
             actions.append(("repair", p))
+            if not node[OUT] and active > 2:
+                actions.append(("bypass", p))
+    # A patient harness waits for the round in flight, unless a death told it the
+    # round is lost (it abandons the round at once and starts the next).
     if (glob[G_ROUNDS] < cfg.max_rounds and snapshot_completes(state) and token_lost(state)
-            and (not cfg.patient or not election_in_flight(state))):
-        ring = [p for p in range(n) if not nodes[p][BYPASSED]]
+            and (not cfg.patient or glob[G_DIED] or not election_in_flight(state))):
+        ring = [p for p in range(n) if not nodes[p][OUT]]
         for k in range(1, len(ring) + 1):
             actions += [("elect", chosen) for chosen in itertools.combinations(ring, k)]
     # The faults.
@@ -680,7 +701,7 @@ def enabled(cfg: Config, state: tuple) -> list[tuple]:
                 elif kind == "duplicate" and not node[PAUSED] and glob[G_CREATED]:
                     # A second token of the current epoch: once there is a token.
                     actions.append((kind, p))
-                elif kind == "pause" and not node[PAUSED] and not node[BYPASSED]:
+                elif kind == "pause" and not node[PAUSED] and not node[OUT]:
                     actions.append((kind, p))
     return actions
 

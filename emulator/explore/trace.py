@@ -1,17 +1,18 @@
-"""A counterexample two ways: readable steps for a person, JSON lines for tools.
+"""A counterexample two ways: readable steps for a person, records for tools.
 
-The JSON lines have the harness's trace record format (DESIGN.md, "Trace"):
+The records have the harness's trace record format (DESIGN.md, "Trace"):
 ``t_ns`` (here the step number * 1000: the explorer has no clock), ``pos``,
 ``id``, ``pid`` (0: there are no processes), ``kind``, then the event's fields.
 """
 from __future__ import annotations
 
-import json
-from typing import Iterable, TextIO
+from typing import Iterable
+
+from emulator.records import NODE_STARTED, PERSIST_EPOCH
 
 from .search import Result
 
-_QUIET = ("persist_epoch",)
+_QUIET = (PERSIST_EPOCH,)
 
 
 def _fields(fields: dict) -> str:
@@ -46,7 +47,7 @@ def render(result: Result) -> list[str]:
 def records(result: Result) -> list[dict]:
     """The trace as harness trace records (see the module docstring)."""
     ids = result.initial_ids
-    out = [{"t_ns": 0, "pos": pos, "id": node_id, "pid": 0, "kind": "node_started"}
+    out = [{"t_ns": 0, "pos": pos, "id": node_id, "pid": 0, "kind": NODE_STARTED}
            for pos, node_id in enumerate(ids)]
     for number, step in enumerate(result.trace, 1):
         for pos, kind, fields in step.events:
@@ -56,13 +57,6 @@ def records(result: Result) -> list[dict]:
             out.append(record)
     return out
 
-
-def write_jsonl(result: Result, stream: TextIO) -> int:
-    written = 0
-    for record in records(result):
-        stream.write(json.dumps(record, separators=(",", ":")) + "\n")
-        written += 1
-    return written
 
 
 def summary(result: Result) -> Iterable[str]:

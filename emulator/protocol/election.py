@@ -34,6 +34,12 @@ from __future__ import annotations
 
 from enum import Enum
 
+from emulator.records import (
+    CANDIDATE, CANDIDATE_DROPPED, CANDIDATE_FORWARDED, CANDIDATE_STALE,
+    CANDIDATE_SWALLOWED, ELECTED, ELECTED_DROPPED, ELECTED_STALE, ELECTION_COMPLETE,
+    ELECTION_STALE, LEADER, LEADER_CONFLICT,
+)
+
 from .messages import Candidate, Elected, Output, ProtocolViolation, Report, Send, Side
 
 
@@ -62,17 +68,17 @@ class Elector:
 
     def on_start(self, round_: int) -> list[Output]:
         if round_ < self.round:
-            return [Report("election_stale", {"round": round_, "node_round": self.round})]
+            return [Report(ELECTION_STALE, {"round": round_, "node_round": self.round})]
         self._enter_round(round_)
         if self.status is not Status.WAITING:
             return []  # a larger ID already passed through: stay out of it
         self.become_candidate()
-        return [Report("candidate", {"round": round_}),
+        return [Report(CANDIDATE, {"round": round_}),
                 Send(Side.RIGHT, Candidate(round_, self.node_id))]
 
     def on_candidate(self, message: Candidate) -> list[Output]:
         if message.round < self.round:
-            return [Report("candidate_stale", {"round": message.round,
+            return [Report(CANDIDATE_STALE, {"round": message.round,
                                                "candidate_id": message.node_id,
                                                "node_round": self.round})]
         self._enter_round(message.round)
@@ -82,40 +88,40 @@ class Elector:
             if self.status is Status.CANDIDATE:
                 return self._win()
             # Our own ID from before a restart (or a duplicate ID): stop it here.
-            return [Report("candidate_dropped", {**fields, "reason": "own_id"})]
+            return [Report(CANDIDATE_DROPPED, {**fields, "reason": "own_id"})]
         if self.status is Status.LEADER or (
                 self.status is Status.CANDIDATE and message.node_id < self.node_id):
             # A leader swallows every other ID of its round, even a larger one: that
             # can only come from a node restarted and re-started mid-round, and letting
             # it through would make a second leader of the same round.
-            return [Report("candidate_swallowed", fields)]
+            return [Report(CANDIDATE_SWALLOWED, fields)]
         if self.drop_repeats and message.node_id in self.forwarded:
-            return [Report("candidate_dropped", {**fields, "reason": "repeat"})]
+            return [Report(CANDIDATE_DROPPED, {**fields, "reason": "repeat"})]
         self.become_not_leader()
         self.forwarded.add(message.node_id)
         # Reported before it is sent, like token_passed: a send never appears to
         # happen after the next node's receipt.
-        return [Report("candidate_forwarded", fields), Send(Side.RIGHT, message)]
+        return [Report(CANDIDATE_FORWARDED, fields), Send(Side.RIGHT, message)]
 
     def on_elected(self, message: Elected) -> list[Output]:
         if message.round < self.round:
-            return [Report("elected_stale", {"round": message.round, "node_round": self.round})]
+            return [Report(ELECTED_STALE, {"round": message.round, "node_round": self.round})]
         self._enter_round(message.round)
         fields = {"round": message.round, "leader_id": message.leader_id}
         outputs: list[Output] = []
         if message.leader_id == self.node_id:
             if self.status is Status.LEADER:
-                return [Report("election_complete", fields)]
-            return [Report("elected_dropped", {**fields, "reason": "own_id"})]
+                return [Report(ELECTION_COMPLETE, fields)]
+            return [Report(ELECTED_DROPPED, {**fields, "reason": "own_id"})]
         if self.drop_repeats and self.announced:
-            return [Report("elected_dropped", {**fields, "reason": "repeat"})]
+            return [Report(ELECTED_DROPPED, {**fields, "reason": "repeat"})]
         if self.status is Status.LEADER:
             # Two leaders in one round: only possible with duplicate IDs.
-            outputs.append(Report("leader_conflict", fields))
+            outputs.append(Report(LEADER_CONFLICT, fields))
         self.become_not_leader()
         self.leader_id = message.leader_id
         self.announced = True
-        return outputs + [Report("elected", fields), Send(Side.RIGHT, message)]
+        return outputs + [Report(ELECTED, fields), Send(Side.RIGHT, message)]
 
     # --- transitions -------------------------------------------------------
 
@@ -145,9 +151,9 @@ class Elector:
     def _win(self) -> list[Output]:
         self.become_leader()
         fields = {"round": self.round, "leader_id": self.node_id}
-        outputs: list[Output] = [Report("leader", {"round": self.round})]
+        outputs: list[Output] = [Report(LEADER, {"round": self.round})]
         if self.announce:
             outputs.append(Send(Side.RIGHT, Elected(self.round, self.node_id)))
         else:
-            outputs.append(Report("election_complete", fields))
+            outputs.append(Report(ELECTION_COMPLETE, fields))
         return outputs

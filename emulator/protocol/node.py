@@ -12,6 +12,8 @@ etcd's raft ``Step``/``Ready``).
 """
 from __future__ import annotations
 
+from emulator.records import ELECTION_STALE, ELECTION_START, LINK_DOWN, MESSAGE_LOST, REWIRED
+
 from .election import Elector, Status
 from .messages import (
     Candidate, DropToken, Elected, InjectToken, Input, Leave, LinkDown, LinkUp, Marker,
@@ -46,19 +48,19 @@ class NodeProtocol:
                 raise ProtocolViolation(f"unknown timer {event.name!r}")
             return self.token.on_hold_expired()
         if isinstance(event, LinkDown):
-            outputs: list[Output] = [Report("link_down", {"side": event.side.value})]
+            outputs: list[Output] = [Report(LINK_DOWN, {"side": event.side.value})]
             if event.side is Side.RIGHT:
                 outputs += self.token.on_right_link(False)
             return outputs
         if isinstance(event, LinkUp):
-            outputs = [Report("rewired", {"side": event.side.value})]
+            outputs = [Report(REWIRED, {"side": event.side.value})]
             if event.side is Side.RIGHT:
                 outputs += self.token.on_right_link(True)
             return outputs
         if isinstance(event, StartSnapshot):
             return self.snapshot.start(event.sid, self.token.held_epochs(), self.epoch)
         if isinstance(event, StartElection):
-            return [Report("election_start", {"round": event.round})] + self._election_step(
+            return [Report(ELECTION_START, {"round": event.round})] + self._election_step(
                 event.round, self.election.on_start, event.round)
         if isinstance(event, DropToken):
             return self.token.drop()
@@ -69,7 +71,7 @@ class NodeProtocol:
         if isinstance(event, SendFailed):
             if isinstance(event.message, Token):
                 return self.token.on_send_failed(event.message)
-            return [Report("message_lost", {"side": event.side.value,
+            return [Report(MESSAGE_LOST, {"side": event.side.value,
                                             "message": type(event.message).__name__})]
         raise ProtocolViolation(f"unknown input {event!r}")
 
@@ -89,7 +91,7 @@ class NodeProtocol:
     def _election_step(self, round_: int, step, argument) -> list[Output]:
         # A round older than the fence is over: a later round or its token was seen.
         if round_ < self.epoch:
-            return [Report("election_stale", {"round": round_, "node_epoch": self.epoch,
+            return [Report(ELECTION_STALE, {"round": round_, "node_epoch": self.epoch,
                                               "message": type(argument).__name__})]
         # A round is an epoch: seeing it fences every older token (DESIGN: fencing).
         outputs = self.token.observe_epoch(round_)

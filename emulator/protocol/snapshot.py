@@ -30,6 +30,10 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass, field
 
+from emulator.records import (
+    MARKER_RECEIVED, SNAPSHOT_ABANDONED, SNAPSHOT_PART, SNAPSHOT_STARTED,
+)
+
 from .messages import Marker, Output, Report, Send, Side, SnapshotId
 
 _REMEMBERED_COMPLETED = 64
@@ -60,7 +64,7 @@ class SnapshotRecorder:
         if sid in self._active or sid in self._completed:
             return []
         outputs = self._open(sid, _Recording(list(held), node_epoch, {Side.LEFT, Side.RIGHT}))
-        return outputs + [Report("snapshot_started", {"sid": list_of(sid)}),
+        return outputs + [Report(SNAPSHOT_STARTED, {"sid": list_of(sid)}),
                           Send(Side.LEFT, Marker(sid)), Send(Side.RIGHT, Marker(sid))]
 
     def _open(self, sid: SnapshotId, recording: _Recording) -> list[Output]:
@@ -69,17 +73,17 @@ class SnapshotRecorder:
             oldest = next(iter(self._active))
             del self._active[oldest]
             self._completed.append(oldest)
-            outputs.append(Report("snapshot_abandoned", {"sid": list_of(oldest)}))
+            outputs.append(Report(SNAPSHOT_ABANDONED, {"sid": list_of(oldest)}))
         self._active[sid] = recording
         return outputs
 
     def on_marker(self, side: Side, sid: SnapshotId, held: list[int],
                   node_epoch: int) -> list[Output]:
         if sid in self._completed:
-            return [Report("marker_received", {"sid": list_of(sid), "side": side.value,
+            return [Report(MARKER_RECEIVED, {"sid": list_of(sid), "side": side.value,
                                                "first": False, "late": True})]
         recording = self._active.get(sid)
-        outputs: list[Output] = [Report("marker_received", {
+        outputs: list[Output] = [Report(MARKER_RECEIVED, {
             "sid": list_of(sid), "side": side.value, "first": recording is None})]
         if recording is None:
             # First marker: record now; the channel it came on is empty in the cut.
@@ -101,7 +105,7 @@ class SnapshotRecorder:
     def _complete(self, sid: SnapshotId, recording: _Recording) -> Report:
         del self._active[sid]
         self._completed.append(sid)
-        return Report("snapshot_part", {
+        return Report(SNAPSHOT_PART, {
             "sid": list_of(sid),
             "tokens": recording.local_tokens + recording.channel_tokens,
             "held": recording.local_tokens,

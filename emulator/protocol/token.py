@@ -22,6 +22,11 @@ snapshot and the checker instead of being silently merged.
 """
 from __future__ import annotations
 
+from emulator.records import (
+    TOKEN_BLOCKED, TOKEN_CREATED, TOKEN_DROPPED, TOKEN_FENCED, TOKEN_INJECTED,
+    TOKEN_PASSED, TOKEN_RECEIVED, TOKEN_RETURNED,
+)
+
 from .messages import (
     Output, PersistEpoch, ProtocolViolation, Report, Send, SetTimer, Side, Token,
 )
@@ -51,10 +56,10 @@ class TokenKeeper:
 
     def on_token(self, token: Token) -> list[Output]:
         if self.fencing and token.epoch < self.epoch:
-            return [Report("token_fenced", {"epoch": token.epoch, "hop": token.hop,
+            return [Report(TOKEN_FENCED, {"epoch": token.epoch, "hop": token.hop,
                                             "node_epoch": self.epoch})]
         outputs = self.observe_epoch(token.epoch)
-        outputs.append(Report("token_received", {"epoch": token.epoch, "hop": token.hop}))
+        outputs.append(Report(TOKEN_RECEIVED, {"epoch": token.epoch, "hop": token.hop}))
         outputs += self._become_holder(token)
         return outputs
 
@@ -72,13 +77,13 @@ class TokenKeeper:
         if not self.held:
             return []  # dropped or fenced since the timer was set
         if not self.right_up:
-            return [Report("token_blocked", {"epoch": self.held[0].epoch,
+            return [Report(TOKEN_BLOCKED, {"epoch": self.held[0].epoch,
                                              "hop": self.held[0].hop})]
         token = self.held.pop(0).passed()
         # Reported before it is sent: the runtime stamps events as it meets them, and
         # the pass must not appear to happen after the receiver already holds it.
         outputs: list[Output] = [
-            Report("token_passed", {"epoch": token.epoch, "hop": token.hop}),
+            Report(TOKEN_PASSED, {"epoch": token.epoch, "hop": token.hop}),
             Send(Side.RIGHT, token),
         ]
         if self.held:
@@ -93,7 +98,7 @@ class TokenKeeper:
         outputs: list[Output] = []
         for token in self.held:
             passed = token.passed()
-            outputs += [Report("token_passed", {"epoch": passed.epoch, "hop": passed.hop,
+            outputs += [Report(TOKEN_PASSED, {"epoch": passed.epoch, "hop": passed.hop,
                                                 "handover": True}),
                         Send(Side.RIGHT, passed)]
         self.held = []
@@ -104,10 +109,10 @@ class TokenKeeper:
         still ours. Hold it again and pass it once a new right link is up."""
         held = Token(token.epoch, max(0, token.hop - 1))
         if self.fencing and held.epoch < self.epoch:
-            return [Report("token_fenced", {"epoch": held.epoch, "hop": held.hop,
+            return [Report(TOKEN_FENCED, {"epoch": held.epoch, "hop": held.hop,
                                             "node_epoch": self.epoch})]
         self.held.insert(0, held)
-        outputs: list[Output] = [Report("token_returned", {"epoch": held.epoch,
+        outputs: list[Output] = [Report(TOKEN_RETURNED, {"epoch": held.epoch,
                                                            "hop": held.hop})]
         if self.right_up:
             outputs.append(SetTimer(HOLD_TIMER, 0))
@@ -126,21 +131,21 @@ class TokenKeeper:
             raise ProtocolViolation(f"cannot create a token of epoch {epoch} "
                                     f"below the fence {self.epoch}")
         token = Token(epoch, 0)
-        outputs.append(Report("token_created", {"epoch": epoch}))
+        outputs.append(Report(TOKEN_CREATED, {"epoch": epoch}))
         outputs += self._become_holder(token)
         return outputs
 
     def inject(self) -> list[Output]:
         """Fault: a duplicate of the current epoch appears at this node."""
         token = Token(self.epoch, 0)
-        outputs: list[Output] = [Report("token_injected", {"epoch": token.epoch})]
+        outputs: list[Output] = [Report(TOKEN_INJECTED, {"epoch": token.epoch})]
         outputs += self._become_holder(token)
         return outputs
 
     def drop(self) -> list[Output]:
         """Fault: discard every held token, telling no one but the history."""
         dropped, self.held = self.held, []
-        return [Report("token_dropped", {"epoch": t.epoch, "hop": t.hop}) for t in dropped]
+        return [Report(TOKEN_DROPPED, {"epoch": t.epoch, "hop": t.hop}) for t in dropped]
 
     # --- transitions -----------------------------------------------------
 
@@ -154,5 +159,5 @@ class TokenKeeper:
     def _fence_held(self) -> list[Output]:
         stale = [t for t in self.held if t.epoch < self.epoch]
         self.held = [t for t in self.held if t.epoch >= self.epoch]
-        return [Report("token_fenced", {"epoch": t.epoch, "hop": t.hop,
+        return [Report(TOKEN_FENCED, {"epoch": t.epoch, "hop": t.hop,
                                         "node_epoch": self.epoch}) for t in stale]

@@ -37,6 +37,11 @@ from collections import Counter
 from multiprocessing import reduction
 from multiprocessing.connection import Connection
 
+from emulator.records import (
+    BAD_FRAME, CANDIDATE_FORWARDED, CANDIDATE_SWALLOWED, ELECTED, LINK_RETIRED,
+    MARKER_RECEIVED, NODE_STARTED, NODE_STATS, NODE_STOPPING, TOKEN_PASSED, TOKEN_RECEIVED,
+)
+
 from ..protocol import (
     Candidate, Elected, Leave, LinkDown, LinkUp, NodeProtocol, PersistEpoch, Received, Report,
     Send, SendFailed, SetTimer, Side, StartElection, TimerFired,
@@ -48,8 +53,8 @@ from .state_file import EpochFile
 _LINK_ERRORS = (EOFError, ConnectionResetError, BrokenPipeError)
 # Per-message steps of a snapshot or an election, which NodeSpec.report_forwarding
 # may silence.
-FORWARDING_REPORTS = frozenset(("marker_received", "candidate_forwarded",
-                                "candidate_swallowed", "elected"))
+FORWARDING_REPORTS = frozenset((MARKER_RECEIVED, CANDIDATE_FORWARDED,
+                                CANDIDATE_SWALLOWED, ELECTED))
 
 
 def node_main(spec: NodeSpec, control: Connection, left: Connection | None,
@@ -142,7 +147,7 @@ class NodeRuntime:
         signal.set_wakeup_fd(self._wakeup_write.fileno())
         signal.signal(signal.SIGTERM, lambda signum, frame: None)
         self.selector.register(self._wakeup_read, selectors.EVENT_READ, "signal")
-        self._emit("node_started", {"epoch": self.protocol.epoch})
+        self._emit(NODE_STARTED, {"epoch": self.protocol.epoch})
         for side, conn in ((Side.LEFT, left), (Side.RIGHT, right)):
             if conn is not None:
                 self._attach(side, conn)
@@ -217,13 +222,13 @@ class NodeRuntime:
         except OSError as broken:
             # A length prefix past MAX_FRAME, or EOF inside a frame: nothing after it
             # can be trusted to start on a frame boundary, so the link is done for.
-            self._emit("bad_frame", {"side": side.value, "error": str(broken)})
+            self._emit(BAD_FRAME, {"side": side.value, "error": str(broken)})
             self._link_lost(side, conn, current)
             return
         try:
             message = decode(frame)
         except BadFrame as bad:
-            self._emit("bad_frame", {"side": side.value, "error": str(bad)})
+            self._emit(BAD_FRAME, {"side": side.value, "error": str(bad)})
             return
         self.received[type(message).__name__] += 1
         if isinstance(message, (Candidate, Elected)):
@@ -259,7 +264,7 @@ class NodeRuntime:
             self.links[side] = None
             self._feed(LinkDown(side))
         else:
-            self._emit("link_retired", {"side": side.value})
+            self._emit(LINK_RETIRED, {"side": side.value})
 
     def _send(self, side: Side, message) -> None:
         conn = self.links[side]
@@ -335,9 +340,9 @@ class NodeRuntime:
         if report.kind in FORWARDING_REPORTS:
             return self.spec.report_forwarding
         every = self.spec.token_report_every
-        if report.kind == "token_received":
+        if report.kind == TOKEN_RECEIVED:
             return report.fields["hop"] % every == 0
-        if report.kind == "token_passed":
+        if report.kind == TOKEN_PASSED:
             return (report.fields["hop"] - 1) % every == 0
         return True
 
@@ -354,12 +359,12 @@ class NodeRuntime:
             self.running = False
 
     def exit_politely(self, reason: str) -> None:
-        self._emit("node_stats", {
+        self._emit(NODE_STATS, {
             "role": self.protocol.role, "epoch": self.protocol.epoch,
             "tokens_held": self.protocol.token.tokens_held_total,
             "sent": dict(self.sent), "received": dict(self.received),
         })
-        self._emit("node_stopping", {"reason": reason})
+        self._emit(NODE_STOPPING, {"reason": reason})
 
     def _close_everything(self) -> None:
         for key in list(self.selector.get_map().values()):

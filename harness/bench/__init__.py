@@ -12,12 +12,11 @@ stdout, progress to stderr; ``--json`` writes everything, ``--plot`` draws PNGs.
 from __future__ import annotations
 
 import importlib
-import json
-import os
 import sys
 import time
 import traceback
 
+from ..files import write_json_atomically
 from ..interrupts import Terminated, exit_status
 
 # Section -> its module, imported when the suite runs: a reference child that
@@ -87,7 +86,7 @@ def run_bench(names: list[str], *, quick: bool, start_method: str, json_path: st
         document["machine"]["during_run"] = neighbours.stop()
         document["goals"] = goals(document["sections"], quick)
         if json_path is not None:
-            _write_json(json_path, document)
+            write_json_atomically(json_path, document)
     print()
     print(summary(document))
     if plot_dir is not None and document["sections"]:
@@ -159,9 +158,3 @@ def summary(document: dict) -> str:
         lines.append(f"section {name} FAILED: {error}")
     return "\n".join(lines)
 
-
-def _write_json(path: str, document: dict) -> None:
-    temporary = f"{path}.{os.getpid()}.tmp"
-    with open(temporary, "w", encoding="utf-8") as handle:
-        json.dump(document, handle, indent=1)
-    os.replace(temporary, path)

@@ -22,6 +22,8 @@ from emulator.protocol import StartElection
 from emulator.runtime.control import Scheduled
 from emulator.simulator import RingSimulator, arrangement
 
+from emulator.records import CANDIDATE, ELECTION_COMPLETE, ELECTION_ROUND, NODE_STATS
+
 from ..config import RingConfig
 from ..recovery.pipeline import START_LEAD_NS, START_LEAD_PER_NODE_NS
 from .rings import BenchRing
@@ -77,9 +79,9 @@ def _round_facts(ring: BenchRing, round_: int, sends: list[tuple[int, int]]) -> 
     harness after the instant it was scheduled for."""
     records = [r for r in ring.history.records if r.get("round") == round_]
     at_ns = sends[0][1] if sends else None
-    decided = [r["t_ns"] for r in records if r["kind"] == "election_round"]
-    return {"messages": ring.orchestrator._election_messages(round_),
-            "candidates_started": sum(r["kind"] == "candidate" for r in records),
+    decided = [r["t_ns"] for r in records if r["kind"] == ELECTION_ROUND]
+    return {"messages": ring.view.messages_sent.get(round_, 0),
+            "candidates_started": sum(r["kind"] == CANDIDATE for r in records),
             "lead_ms": (at_ns - decided[0]) / 1e6 if decided and at_ns else None,
             "sends_late": sum(sent > at for sent, at in sends),
             "last_send_after_start_ms": None if not sends
@@ -96,7 +98,7 @@ def ample_round(ring: BenchRing, round_: int, send_window_ns: int) -> None:
     since = ring.mark()
     for pos in range(n):
         ring.cluster.send(pos, Scheduled(at_ns, StartElection(round_)))
-    ring.wait_for(lambda r: r["kind"] == "election_complete" and r["round"] == round_,
+    ring.wait_for(lambda r: r["kind"] == ELECTION_COMPLETE and r["round"] == round_,
                   since=since, what=f"round {round_} complete")
 
 
@@ -121,7 +123,7 @@ def real_ring(ids: list[int], start_method: str, seed: int) -> dict:
     ample = _round_facts(ring, second, sends[first_sends:])
     # Every node also reported its own send counters (node_stats) on the way out.
     counters = {"Candidate": 0, "Elected": 0}
-    for record in ring.history.of_kind("node_stats"):
+    for record in ring.history.of_kind(NODE_STATS):
         for kind in counters:
             counters[kind] += record["sent"].get(kind, 0)
     return {"pipeline": pipeline, "ample": ample, "leader_id": recovery.leader_id,

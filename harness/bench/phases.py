@@ -1,7 +1,7 @@
 """Recovery: from token loss to the new token's first lap, phase by phase.
 
 A ring (hold 0, every node a candidate, token events reported every 8 hops)
-loses its token; the harness's own pipeline (``Orchestrator``) detects the
+loses its token; the harness's own pipeline (``RecoveryPipeline``) detects the
 silence, takes a snapshot (0 tokens), runs an election round and waits for the
 new token's lap. Each phase is reported in ms (as ``Recovery`` times it, from
 the harness) and in units of the hop latency measured on the same ring just
@@ -48,6 +48,12 @@ import tempfile
 
 from emulator.protocol import DropToken
 
+from emulator.records import (
+    ELECTION_COMPLETE, ELECTION_ROUND, ELECTION_START, LEADER, MESSAGE_LOST, NODE_EXITED,
+    REWIRED, SNAPSHOT_PART, SNAPSHOT_STARTED, TOKEN_BLOCKED, TOKEN_CREATED, TOKEN_DROPPED,
+    TOKEN_RECEIVED, TOKEN_RETURNED,
+)
+
 from ..config import RingConfig, arrange_ids
 from ..recovery.pipeline import START_LEAD_NS, START_LEAD_PER_NODE_NS
 from .elections import simulate
@@ -77,52 +83,53 @@ def lose_token(ring: BenchRing, victim: int, hop_ns: float) -> tuple[int, str]:
     cluster.wait_until(lambda: False, max(0.005, 20 * n * hop_ns / 1e9))
     mark = ring.mark()
     cluster.kill(victim)
-    ring.wait_for(lambda r: r["kind"] == "node_exited" and r["pos"] == victim, since=mark,
+    ring.wait_for(lambda r: r["kind"] == NODE_EXITED and r["pos"] == victim, since=mark,
                   what="the killed node's exit")
     cluster.resume(left)
     stuck: list[dict] = []
 
     def token_stuck() -> bool:
         stuck.extend(r for r in history.records[mark:] if r["pos"] == left and (
-            r["kind"] in ("token_blocked", "token_returned") or (
-                r["kind"] == "message_lost" and r.get("message") == "Token")))
+            r["kind"] in (TOKEN_BLOCKED, TOKEN_RETURNED) or (
+                r["kind"] == MESSAGE_LOST and r.get("message") == "Token")))
         return bool(stuck)
 
     cluster.wait_until(token_stuck, 5.0)
     if not stuck:
         lost_ns, how = 0, LOST_ELSEWHERE
-    elif stuck[0]["kind"] == "message_lost":
+    elif stuck[0]["kind"] == MESSAGE_LOST:
         lost_ns, how = stuck[0]["t_ns"], "sent into the dead link"
     else:
         since = ring.mark()
         cluster.send(left, DropToken())
-        dropped = ring.wait_for(lambda r: r["kind"] == "token_dropped" and r["pos"] == left,
+        dropped = ring.wait_for(lambda r: r["kind"] == TOKEN_DROPPED and r["pos"] == left,
                                 since=since, what="the drop")
         lost_ns, how = dropped["t_ns"], "dropped where it was blocked"
     since = ring.mark()
     cluster.restart(victim)
     for pos, side in ((left, "right"), ((victim + 1) % n, "left")):
-        ring.wait_for(lambda r, p=pos, s=side: r["kind"] == "rewired" and r["pos"] == p
+        ring.wait_for(lambda r, p=pos, s=side: r["kind"] == REWIRED and r["pos"] == p
                       and r["side"] == s, since=since, what=f"node {pos} rewired")
     return lost_ns, how
 
 
 def one_recovery(ring: BenchRing, victim: int, hop_ns: float) -> dict:
-    orchestrator = ring.orchestrator
+    pipeline, view = ring.pipeline, ring.view
     lost_ns, how = lose_token(ring, victim, hop_ns)
     if how == LOST_ELSEWHERE:  # no loss instant to count from: restore, do not count
-        orchestrator.run_until(lambda: orchestrator.silent_for_s() < 0.01, 30)
+        pipeline.run_until(lambda: view.silent_for_s() < 0.01, 30)
         return {"lost": how}
-    count = len(orchestrator.recoveries)
+    count = len(pipeline.recoveries)
     # Silence counts from the loss. The pipeline estimates a hop from the gap between
     # reported receipts; with K hops between reports that is K hops, so tell it the
     # hop measured here (a fully reported ring would have estimated it itself).
     mark = ring.mark()
-    orchestrator.last_progress_ns = lost_ns
-    orchestrator.hop_ns_estimate = hop_ns
-    if not orchestrator.run_until(lambda: len(orchestrator.recoveries) > count, 60):
+    view.last_progress_ns = lost_ns
+    view.hop_ns_estimate = hop_ns
+    pipeline.acknowledge_deaths()  # the victim is restarted already: measure the silence
+    if not pipeline.run_until(lambda: len(pipeline.recoveries) > count, 60):
         raise BenchError(f"no recovery within 60 s on a ring of {ring.nodes}")
-    recovery = orchestrator.recoveries[-1]
+    recovery = pipeline.recoveries[-1]
     if not recovery.ok or recovery.cause != "silence":
         raise BenchError(f"recovery on a ring of {ring.nodes} ended {recovery.cause}/"
                          f"{'ok' if recovery.ok else 'failed'}")
@@ -135,15 +142,15 @@ def one_recovery(ring: BenchRing, victim: int, hop_ns: float) -> dict:
                 return record
         raise BenchError(f"no {kind} {fields} in the recovery's events")
 
-    decided = first("election_round", round=round_)
-    starts = [r["t_ns"] for r in records if r["kind"] == "election_start"
+    decided = first(ELECTION_ROUND, round=round_)
+    starts = [r["t_ns"] for r in records if r["kind"] == ELECTION_START
               and r["round"] == round_]
-    leader = first("leader", round=round_)
-    complete = first("election_complete", round=round_)
-    created = first("token_created", epoch=round_)
-    lap = first("token_received", epoch=round_, pos=leader["pos"], hop=ring.nodes)
-    snapshot_started = [r for r in records if r["kind"] == "snapshot_started"][-1]
-    parts = [r["t_ns"] for r in records if r["kind"] == "snapshot_part"
+    leader = first(LEADER, round=round_)
+    complete = first(ELECTION_COMPLETE, round=round_)
+    created = first(TOKEN_CREATED, epoch=round_)
+    lap = first(TOKEN_RECEIVED, epoch=round_, pos=leader["pos"], hop=ring.nodes)
+    snapshot_started = [r for r in records if r["kind"] == SNAPSHOT_STARTED][-1]
+    parts = [r["t_ns"] for r in records if r["kind"] == SNAPSHOT_PART
              and r["sid"] == snapshot_started["sid"]]
     lead_ms = (min(starts) - decided["t_ns"]) / 1e6
     return {

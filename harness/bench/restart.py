@@ -29,6 +29,11 @@ from __future__ import annotations
 import multiprocessing
 import time
 
+from emulator.records import (
+    FAULT, LINK_DOWN, LINK_RETIRED, NODE_EXITED, NODE_STARTED, REWIRED, TOKEN_PASSED,
+    TOKEN_RECEIVED,
+)
+
 from ..config import RingConfig, arrange_ids
 from .bare import say_hello
 from .rings import BenchError, BenchRing
@@ -77,26 +82,26 @@ def one_restart(ring: BenchRing, victim: int, hop_ns: float) -> dict:
     mark = ring.mark()
     old_pid = cluster.nodes[victim].pid
     cluster.kill(victim)
-    kill = ring.wait_for(lambda r: r["kind"] == "fault" and r["pos"] == victim, since=mark)
+    kill = ring.wait_for(lambda r: r["kind"] == FAULT and r["pos"] == victim, since=mark)
     try:  # EOF on the link to the killed node, current or already retired
-        eof = ring.wait_for(lambda r: r["kind"] in ("link_down", "link_retired")
+        eof = ring.wait_for(lambda r: r["kind"] in (LINK_DOWN, LINK_RETIRED)
                             and r["pos"] == right and r.get("side") == "left", since=mark,
                             timeout_s=10.0, what="EOF at the right neighbour")
     except BenchError:
         eof = None  # reported as missing; the restart is still followed
-    reaped = ring.wait_for(lambda r: r["kind"] == "node_exited" and r["pos"] == victim,
+    reaped = ring.wait_for(lambda r: r["kind"] == NODE_EXITED and r["pos"] == victim,
                            since=mark, what="the killed node reaped")
     restart_ns = time.monotonic_ns()
     cluster.restart(victim)
     launched_ns = time.monotonic_ns()
     new_pid = cluster.nodes[victim].pid
     cluster.resume(left)
-    running = ring.wait_for(lambda r: r["kind"] == "node_started" and r["pid"] == new_pid,
+    running = ring.wait_for(lambda r: r["kind"] == NODE_STARTED and r["pid"] == new_pid,
                             since=mark, what="the new process running")
-    rewired = [ring.wait_for(lambda r, p=p, s=s: r["kind"] == "rewired" and r["pos"] == p
+    rewired = [ring.wait_for(lambda r, p=p, s=s: r["kind"] == REWIRED and r["pos"] == p
                              and r["side"] == s, since=mark, what=f"node {p} rewired")
                for p, s in ((left, "right"), (right, "left"))]
-    token = ring.wait_for(lambda r: r["kind"] == "token_received" and r["pid"] == new_pid,
+    token = ring.wait_for(lambda r: r["kind"] == TOKEN_RECEIVED and r["pid"] == new_pid,
                           since=mark, timeout_s=5.0, what="the token at the new process")
     t0 = kill["t_ns"]
     return {"victim": victim, "old_pid": old_pid, "new_pid": new_pid,
@@ -137,7 +142,7 @@ def measure(quick: bool, start_method: str) -> dict:
                 except BenchError as stuck:
                     tail = [(r["kind"], r["pos"], r.get("side"), r.get("pid"))
                             for r in ring.history.records[mark:]
-                            if r["kind"] not in ("token_received", "token_passed")][-25:]
+                            if r["kind"] not in (TOKEN_RECEIVED, TOKEN_PASSED)][-25:]
                     raise BenchError(f"{stuck} ({method}, restart {len(runs) + 1}); events "
                                      f"since the kill: {tail}") from None
                 if len(runs) % 2:  # alternate: the reference sees the ring's noise

@@ -6,10 +6,11 @@ from typing import Callable
 
 import psutil
 
+from emulator.records import NODE_STARTED, TOKEN_RECEIVED, Record
+
 from ..cluster import Cluster
-from ..config import RingConfig
-from ..history import History, Record
-from ..recovery import Orchestrator, Recovery
+from ..recovery import Recovery
+from ..ring import Ring
 
 CPU_WINDOW_S = 0.25
 DEADLINE_S = 60.0  # generous: two shared cores; nothing here waits on a sleep
@@ -19,44 +20,16 @@ class BenchError(RuntimeError):
     """A measurement could not be taken (the ring did not do what it must)."""
 
 
-class BenchRing:
-    """``with BenchRing(config) as ring``: a started ring; stopped and reaped on exit."""
-
-    def __init__(self, config: RingConfig, *, candidates: int | None = None, seed: int = 1,
-                 cluster_class: type[Cluster] = Cluster, state_dir: str | None = None) -> None:
-        self.config = config
-        self.history = History()
-        self.cluster = cluster_class(config, sink=self.history, state_dir=state_dir)
-        self.orchestrator = Orchestrator(self.cluster, self.history, seed=seed,
-                                         candidates=candidates)
-
-    def __enter__(self) -> "BenchRing":
-        try:
-            self.cluster.start()
-        except BaseException:
-            self.history.close()
-            raise
-        return self
-
-    def __exit__(self, *exc_info) -> None:
-        try:
-            self.cluster.stop()
-        finally:
-            self.history.close()
-
-    @property
-    def nodes(self) -> int:
-        return self.config.nodes
-
-    def mark(self) -> int:
-        return len(self.history.records)
+class BenchRing(Ring):
+    """``with BenchRing(config) as ring``: a started ring; stopped and reaped on exit,
+    with the waits a measurement needs (each raises ``BenchError`` past its deadline)."""
 
     def all_started(self, timeout_s: float = 120.0) -> None:
         """Wait until every node has reported ``node_started``."""
         started: set[int] = set()
 
         def done() -> bool:
-            started.update(r["pos"] for r in self.history.of_kind("node_started"))
+            started.update(r["pos"] for r in self.history.of_kind(NODE_STARTED))
             return len(started) == self.nodes
 
         if not self.cluster.wait_until(done, timeout_s):
@@ -69,7 +42,7 @@ class BenchRing:
         pipeline then restarts them as mute, and after its restart intensity,
         bypasses them; a benchmark must not measure that ring.)"""
         self.all_started()
-        recovery = self.orchestrator.recover("bootstrap")
+        recovery = self.pipeline.recover("bootstrap")
         if not recovery.ok:
             raise BenchError(f"a ring of {self.nodes} nodes did not bootstrap its token")
         if recovery.restarted or recovery.bypassed:
@@ -80,21 +53,21 @@ class BenchRing:
     def wait_for(self, predicate: Callable[[Record], bool], *, since: int,
                  timeout_s: float = DEADLINE_S, what: str = "an event") -> Record:
         """The first record after ``since`` that satisfies ``predicate``."""
-        watch = self.history.watch(predicate, since)
-        if not self.cluster.wait_until(watch.seen, timeout_s):
+        found = super().wait_for(predicate, since=since, timeout_s=timeout_s)
+        if found is None:
             raise BenchError(f"no {what} within {timeout_s:g} s on a ring of {self.nodes}")
-        return watch.found
+        return found
 
     def receipts(self, count: int, *, epoch: int | None = None,
                  timeout_s: float = DEADLINE_S) -> list[tuple[int, int]]:
         """The next ``count`` reported receipts of the token, as (hop, t_ns)."""
-        epoch = self.orchestrator.epoch if epoch is None else epoch
+        epoch = self.pipeline.epoch if epoch is None else epoch
         seen: list[tuple[int, int]] = []
         # (stamp, lag): from the node's stamp to the harness's record of it
         self.lags: list[tuple[int, int]] = []
 
         def listen(record: Record) -> None:
-            if record["kind"] == "token_received" and record["epoch"] == epoch:
+            if record["kind"] == TOKEN_RECEIVED and record["epoch"] == epoch:
                 seen.append((record["hop"], record["t_ns"]))
                 self.lags.append((record["t_ns"], time.monotonic_ns() - record["t_ns"]))
 

@@ -26,6 +26,8 @@ import time
 
 import psutil
 
+from emulator.records import NODE_STARTED
+
 from ..cluster import Cluster
 from ..config import (
     ConfigError, RingConfig, arrange_ids, ensure_descriptor_budget, max_nodes_by_descriptors,
@@ -137,7 +139,7 @@ def one_size(n: int, start_method: str) -> dict:
     with ring:
         start_ms = (time.perf_counter_ns() - started) / 1e6
         if not ring.cluster.wait_until(
-                lambda: len(ring.history.of_kind("node_started")) >= n, 120):
+                lambda: len(ring.history.of_kind(NODE_STARTED)) >= n, 120):
             raise RuntimeError(f"not every node of {n} reported node_started in 120 s")
         all_running_ms = (time.perf_counter_ns() - started) / 1e6
         fds_held = me.num_fds() - fds_before

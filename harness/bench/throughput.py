@@ -1,6 +1,6 @@
 """Campaign throughput: chaos trials per minute, next to a trial with no fault.
 
-Each trial is ``harness.campaign.run_trial`` exactly as ``ringemu chaos`` runs
+Each trial is ``harness.chaos.trial.run_trial`` exactly as ``ringemu chaos`` runs
 it (fresh ring of 8, the chaos defaults: hold 2 ms, random IDs, a random subset
 of candidates; bootstrap, the fault, recovery, a settled lap, a final snapshot,
 stop and reap, hygiene, the invariant checker), without a trace file. The
@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import time
 
-from ..chaos.campaign import CampaignConfig, run_trial
+from ..chaos.trial import run_trial
 from ..config import RingConfig, arrange_ids
+from ..chaos.campaign import summarise
 from ..chaos.scenarios import SCENARIOS, Scenario
 from .stats import Summary, ratio
 
@@ -23,11 +24,11 @@ NO_FAULT = Scenario("no-fault", "bootstrap, a lap and a snapshot: no fault", lam
 
 def trials(scenario: Scenario, count: int, start_method: str, seed: int) -> list[dict]:
     ring = RingConfig(ids=arrange_ids(NODES, "random", seed), start_method=start_method)
-    config = CampaignConfig(scenarios=[scenario], ring=ring, trials=count, seed=seed)
     results = []
     for trial_no in range(count):
         started = time.perf_counter_ns()
-        result = run_trial(config, scenario, trial_no, None)
+        outcome = run_trial(ring, scenario, seed=seed + trial_no)
+        result = summarise(outcome, trial_no, replay="", trace_path=None)
         results.append({"seconds": (time.perf_counter_ns() - started) / 1e9, "ok": result.ok,
                         "violations": result.violations, "recover_ms": result.recover_ms})
     return results

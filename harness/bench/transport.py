@@ -50,6 +50,8 @@ from emulator.runtime.codec import decode, encode
 from emulator.runtime.control import NodeSpec, Shutdown, unpack_events
 from emulator.runtime.node_process import node_main
 
+from emulator.records import TOKEN_PASSED, TOKEN_RECEIVED
+
 from ..config import RingConfig
 from .rings import CPU_WINDOW_S, BenchRing
 from .stats import Summary, ratio
@@ -218,7 +220,7 @@ def lone_node_hops(samples: int, every: int, context) -> list[float]:
                     0.0, deadline - time.monotonic())):
                 raise RuntimeError("a ring of one did not circulate its token")
             for t_ns, kind, fields in unpack_events(harness_end.recv_bytes()):
-                if kind == "token_received":
+                if kind == TOKEN_RECEIVED:
                     seen.append((fields["hop"], t_ns))
         harness_end.send(Shutdown())
         while harness_end.poll(10):
@@ -271,9 +273,9 @@ def event_path_options(iterations: int) -> dict:
     (t_ns, kind, fields)."""
     node, harness = multiprocessing.Pipe(duplex=True)
     t_ns = time.monotonic_ns()
-    events = [(t_ns, "token_received", {"epoch": 3, "hop": 12345}),
-              (t_ns + 900, "token_passed", {"epoch": 3, "hop": 12345})]
-    kinds = ("token_received", "token_passed")
+    events = [(t_ns, TOKEN_RECEIVED, {"epoch": 3, "hop": 12345}),
+              (t_ns + 900, TOKEN_PASSED, {"epoch": 3, "hop": 12345})]
+    kinds = (TOKEN_RECEIVED, TOKEN_PASSED)
     codes = {kind: code for code, kind in enumerate(kinds)}
     record = struct.Struct("<BqQQ")
 

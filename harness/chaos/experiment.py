@@ -17,6 +17,8 @@ from dataclasses import dataclass
 
 from emulator.protocol import DropToken, InjectToken
 
+from emulator.records import FAULT
+
 from ..config import ARRANGEMENTS, ConfigError, arrange_ids, check_ids
 from .scenarios import Scenario, Trial
 
@@ -56,11 +58,11 @@ class Experiment:
 
 def _target_position(trial: Trial, target: str | int) -> int:
     if target == "holder":
-        trial.keep_alive_until(lambda: bool(trial.orchestrator.holders()),
+        trial.keep_alive_until(lambda: bool(trial.view.holders()),
                                what="a token holder")
-        return trial.orchestrator.holders()[0]
+        return trial.view.holders()[0]
     if target == "leader":
-        leaders = [r for r in trial.orchestrator.recoveries if r.leader_pos is not None]
+        leaders = [r for r in trial.pipeline.recoveries if r.leader_pos is not None]
         return leaders[-1].leader_pos
     return int(target)
 
@@ -77,7 +79,7 @@ def _inject(trial: Trial, timed: TimedFault) -> None:
               "restart": cluster.restart, "bypass": cluster.bypass,
               "rejoin": cluster.rejoin}[timed.fault]
     if timed.fault in ("restart", "bypass", "rejoin"):
-        cluster.note(pos, "fault", fault=timed.fault, target_pos=pos, signal=None)
+        cluster.note(pos, FAULT, fault=timed.fault, target_pos=pos, signal=None)
     action(pos)
 
 

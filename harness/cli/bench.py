@@ -5,7 +5,7 @@ import argparse
 
 from ..bench import PLOT_HELP, SECTIONS, run_bench
 from ..config import DEFAULT_START_METHOD, START_METHODS, ConfigError, ensure_descriptor_budget
-from .options import check_directory, check_writable
+from ..files import check_output_folder, check_output_path
 
 
 def register(commands) -> None:
@@ -55,9 +55,9 @@ def bench_command(args: argparse.Namespace) -> int:
         if matplotlib_missing():
             raise ConfigError(f"--plot needs matplotlib, which is not installed; get it "
                               f"with: {PLOT_HELP}")
-        check_directory(args.plot, "--plot")
+        check_output_folder(args.plot, "--plot")
     if args.json is not None:
-        check_writable(args.json, "--json")
+        check_output_path(args.json, "--json")
     sizes = _scale_sizes(args.scale_nodes)
     names = args.only or list(SECTIONS)
     return run_bench(names, quick=args.quick, start_method=args.start_method,

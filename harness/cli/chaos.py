@@ -4,14 +4,16 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ..chaos.campaign import CampaignConfig, TrialResult, run_campaign, summary, write_json_atomically
+from ..chaos.campaign import CampaignConfig, TrialResult, run_campaign, summary
+from ..files import write_json_atomically
 from ..config import ConfigError, RingConfig
 from ..chaos.scenarios import SCENARIOS, Scenario
 from ..interrupts import Terminated, exit_status
 from .options import (
-    add_ring_options, candidates, check_directory, check_writable, integer, ring_config,
+    add_ring_options, candidates, integer, ring_config,
 )
 from ..report import summary_table, trial_table
+from ..files import check_output_folder, check_output_path
 
 EXIT_VIOLATION = 1
 
@@ -71,8 +73,8 @@ def chaos_command(args: argparse.Namespace) -> int:
                 raise ConfigError(f"--nodes {config.nodes} is too small for scenario "
                                   f"{scenario.name!r}; it needs at least {scenario.min_nodes}")
     if args.json is not None:
-        check_writable(args.json, "--json")
-    check_directory(args.runs_dir, "--runs-dir")
+        check_output_path(args.json, "--json")
+    check_output_folder(args.runs_dir, "--runs-dir")
     return run_chaos(scenarios, config, trials=args.trials, seed=seed,
                      arrangement=args.arrangement,
                      candidates=candidates(args, config.nodes),

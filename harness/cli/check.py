@@ -14,7 +14,9 @@ import sys
 from emulator.explore import FAULTS, MUTATIONS, explore, trace
 
 from ..config import ConfigError, parse_ids
-from .options import EXIT_BAD_INPUT, check_writable, integer
+from ..tracefile import write_trace
+from ..files import check_output_path
+from .options import EXIT_BAD_INPUT, integer
 
 EXIT_OK, EXIT_VIOLATION = 0, 1
 MAX_NODES = 5          # 5 only with --max-states
@@ -92,7 +94,7 @@ def check_command(args: argparse.Namespace) -> int:
         raise ConfigError(f"--nodes {MAX_NODES} needs a bound: give --max-states")
     max_rounds = args.max_rounds or max(2, args.max_faults + 1)
     if args.trace is not None:
-        check_writable(args.trace, "--trace")
+        check_output_path(args.trace, "--trace")
     fault_text = (f"faults {','.join(faults)} (at most {args.max_faults} per execution)"
                   if faults and args.max_faults else "fault-free")
     layout = (f"IDs {list(ids)} (relabelled by rank)" if ids is not None
@@ -112,8 +114,7 @@ def check_command(args: argparse.Namespace) -> int:
         for line in trace.render(result):
             print(line)
         if args.trace is not None:
-            with open(args.trace, "w", encoding="utf-8") as stream:
-                count = trace.write_jsonl(result, stream)
+            count = write_trace(args.trace, trace.records(result))
             print(f"trace: {count} records written to {args.trace}")
         return EXIT_VIOLATION
     checked = ", ".join(INVARIANTS_CHECKED)

@@ -6,7 +6,8 @@ import os
 
 from ..config import ConfigError
 from ..teach.demo import DEMO_NODES, Demo
-from .options import add_ring_options, candidates, check_writable, non_negative, ring_config
+from ..files import check_output_path
+from .options import add_ring_options, candidates, non_negative, ring_config
 
 
 def register(commands) -> None:
@@ -37,8 +38,8 @@ def demo_command(args: argparse.Namespace) -> int:
         raise ConfigError(f"--nodes {ring.nodes} is too small for the demo; it needs at "
                           "least 3 (a stopped node is bypassed by its two neighbours)")
     trace_path = os.path.splitext(args.out)[0] + ".jsonl"
-    check_writable(args.out, "--out")
-    check_writable(trace_path, "--out")
+    check_output_path(args.out, "--out")
+    check_output_path(trace_path, "--out")
     demo = Demo(ring, seed=args.seed, candidates=candidates(args, ring.nodes),
                 trace_path=trace_path, pace=0.0 if args.fast else args.pace)
     return demo.run(args.out)

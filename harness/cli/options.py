@@ -6,7 +6,6 @@ the value and what is allowed (argparse's usage dump is suppressed), exit 2.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 
 from ..config import (
@@ -109,20 +108,3 @@ def ring_config(args: argparse.Namespace) -> RingConfig:
 def candidates(args: argparse.Namespace, nodes: int) -> int | None:
     """--candidates as a count: 'all' is N, absent is None (a random subset)."""
     return nodes if args.candidates == 0 else args.candidates
-
-
-def check_writable(path: str, option: str) -> None:
-    try:
-        with open(path, "a", encoding="utf-8"):
-            pass
-    except OSError as why:
-        raise ConfigError(f"{option} {path!r} cannot be written: {why.strerror}") from None
-
-
-def check_directory(path: str, option: str) -> None:
-    try:
-        os.makedirs(path, exist_ok=True)
-    except OSError as why:
-        raise ConfigError(f"{option} {path!r} cannot be created: {why.strerror}") from None
-    if not os.access(path, os.W_OK):
-        raise ConfigError(f"{option} {path!r} is not writable")

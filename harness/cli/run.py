@@ -3,15 +3,14 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 
-from ..cluster import Cluster
+from .. import invariants
 from ..config import RingConfig
-from ..history import History, Narrator
 from ..interrupts import Terminated, exit_status
-from .options import add_ring_options, candidates, check_writable, non_negative, ring_config
-from ..recovery import Orchestrator
-from ..report import node_table, recovery_table
+from .options import add_ring_options, candidates, non_negative, ring_config
+from ..report import node_table, recovery_table, verdict
+from ..ring import Ring
+from ..files import check_output_path
 
 
 
@@ -34,34 +33,35 @@ def register(commands) -> None:
 def run_command(args: argparse.Namespace) -> int:
     config = ring_config(args)
     if args.trace is not None:
-        check_writable(args.trace, "--trace")
+        check_output_path(args.trace, "--trace")
     return run_ring(config, duration_s=args.duration, seed=args.seed,
                     candidates=candidates(args, config.nodes), trace_path=args.trace)
 
 
 def run_ring(config: RingConfig, *, duration_s: float, seed: int,
              candidates: int | None, trace_path: str | None) -> int:
-    history = History(trace_path)
-    history.subscribe(Narrator(sys.stderr, start_ns=time.monotonic_ns()))
-    cluster = Cluster(config, sink=history)
-    orchestrator = Orchestrator(cluster, history, seed=seed, candidates=candidates)
     sys.stderr.write(f"ringemu: {config.nodes} nodes, ids {list(config.ids)}, hold "
                      f"{config.hold_ns / 1e6:g} ms, start method {config.start_method}, "
                      f"fencing {'on' if config.fencing else 'off'}, announcement "
                      f"{'on' if config.announce else 'off'}\n")
     status = 0
+    ring = Ring(config, seed=seed, candidates=candidates, trace_path=trace_path,
+                narrate=True)
     try:
-        cluster.start()
-        orchestrator.run(duration_s)
+        ring.start()
+        ring.pipeline.run(duration_s)
     except (KeyboardInterrupt, Terminated) as interrupt:
         sys.stderr.write(f"ringemu: {type(interrupt).__name__}; the ring is stopped\n")
         status = exit_status(interrupt)
     finally:
-        cluster.stop()
-        history.close()
-    print(recovery_table(orchestrator.recoveries))
+        ring.stop()
+    print(recovery_table(ring.pipeline.recoveries))
     print()
-    print(node_table(cluster, history))
-    if status == 0 and not all(r.ok for r in orchestrator.recoveries):
+    print(node_table(ring.cluster, ring.history))
+    violations = invariants.check(ring.records, nodes=config.nodes)
+    print()
+    print(verdict(violations))
+    failed = violations or not all(r.ok for r in ring.pipeline.recoveries)
+    if status == 0 and failed:
         status = 1
     return status

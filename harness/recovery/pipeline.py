@@ -1,25 +1,33 @@
-"""The recovery pipeline: notice silence, count tokens, elect, regenerate.
+"""The recovery pipeline: notice a loss, count tokens, elect, regenerate.
 
 Theory of operation
 -------------------
-The harness watches the token move (``token_received`` events). Silence longer
-than the detection timeout (a multiple of the observed lap time, with a floor,
-so a slow hold does not look like a loss) starts a Chandy–Lamport snapshot at a
-live node. If the snapshot cannot complete, the nodes whose parts did not come
-are dead (restart them) or stopped (bypass them), and the snapshot is retried.
-A complete snapshot counts the tokens of the highest epoch any node has seen:
-one means the alarm was false; zero (lost) or two and more (duplicated) start
-an election round at the chosen candidates (a random subset by default: the
-article's "arbitrary processes"). Its leader regenerates the token with
-``epoch = round``; recovery ends when that token has made a lap back to the
-leader. A round that does not finish in time is abandoned and the pipeline
-starts over from the snapshot, which finds whatever killed it.
+Two kinds of detection start a recovery. A *notice* from the operating system
+acts at once: a node's death reaches the harness as EOF on its control
+connection about a millisecond after the SIGKILL (``cause="death"``). A
+*suspicion* covers what the OS cannot see: a token dropped in silence; the
+silence detector (detector.py) adapts its timeout to the gaps between the
+token's receipts (``cause="silence"``). Either only starts a Chandy–Lamport
+snapshot: a death may or may not have taken the token with it, and a silence
+may be a slow hop. The snapshot counts the tokens of the highest epoch any
+node has seen: one means the ring is fine (after a silence: a false alarm,
+counted); zero (lost) or two and more (duplicated) start an election round at
+the chosen candidates (a random subset by default: the article's "arbitrary
+processes"). Its leader regenerates the token with ``epoch = round``;
+recovery ends when that token has made a lap back to the leader.
 
-A new ring has no token, so bootstrap is just the first recovery.
+Phases end when their cause is known. A snapshot stops waiting when a node
+dies, or when the only parts missing are those of nodes stopped for longer
+than the detection timeout (paused is not dead: the supervisor then bypasses
+them). A round, or the new token's lap, is abandoned the moment any node dies,
+and the pipeline starts over from a snapshot, which finds what the death did.
+A phase is only timed out (the backstop, ``RingView.phase_timeout_s``) when
+nothing observable explains its silence.
 
-Alongside, a supervisor restarts nodes that died and rejoins bypassed nodes
-that run again (SIGCONT): the old token they may hold is then stale, and the
-fence drops it.
+A new ring has no token, so bootstrap is just the first recovery. The dead are
+replaced by the supervisor (supervisor.py) outside the ring, so no recovery
+waits for a process to boot; the pipeline learns what happened from the ring
+view (view.py).
 """
 from __future__ import annotations
 
@@ -28,20 +36,20 @@ import time
 from dataclasses import asdict, dataclass, field
 
 from emulator.protocol import SnapshotId, StartElection, StartSnapshot
+from emulator.records import (
+    ELECTION_ROUND, RECOVERED, RECOVERY_FAILED, ROUND_ABANDONED, SNAPSHOT_RESULT,
+)
 from emulator.runtime.control import Scheduled
 
 from ..cluster import Cluster
-from ..history import History, Record
+from .supervisor import Supervisor
+from .view import RingView
 
-DETECTION_FLOOR_S = 0.15
-DETECTION_LAPS = 4.0
-# OTP-style restart intensity: more than MAX_RESTARTS deaths of one node within
-# RESTART_WINDOW_S and the supervisor gives up on it: bypassed, reported, left dead.
+# Elections arm every candidate, then fire them for one instant this far ahead.
 START_LEAD_NS = 2_000_000
 START_LEAD_PER_NODE_NS = 50_000
 ARMED_FOR_NS = 3600 * 10**9  # "until fired": the fire (or the round's first message) wins
-MAX_RESTARTS = 3
-RESTART_WINDOW_S = 2.0
+POLL_S = 0.05
 
 
 @dataclass
@@ -52,6 +60,7 @@ class SnapshotResult:
     epoch: int             # the highest epoch any part had seen
     missing: list[int]     # positions whose part never came
     duration_ms: float
+    cut_short: bool = False  # a death ended it: the missing need not be mute
 
 
 @dataclass
@@ -68,6 +77,8 @@ class Recovery:
     election_messages: int = 0
     restarted: list[int] = field(default_factory=list)
     bypassed: list[int] = field(default_factory=list)
+    mute: list[int] = field(default_factory=list)   # running, but no snapshot part came
+    abandoned: list[str] = field(default_factory=list)  # why each abandoned round was
     snapshots: int = 0
     epoch: int | None = None
     detect_ms: float = 0.0
@@ -78,129 +89,70 @@ class Recovery:
     ok: bool = False
     ended_ns: int = 0
 
+    @property
+    def false_alarm(self) -> bool:
+        """A suspicion that the snapshot cleared: it cost a snapshot and nothing else."""
+        return self.cause == "silence" and self.snapshot_tokens == 1 and not self.rounds
+
     def as_dict(self) -> dict:
-        return asdict(self)
+        return {**asdict(self), "false_alarm": self.false_alarm}
 
 
-class Orchestrator:
-    def __init__(self, cluster: Cluster, history: History, *, seed: int = 0,
-                 candidates: int | None = None, max_attempts: int = 10,
-                 max_restarts: int = MAX_RESTARTS,
-                 restart_window_s: float = RESTART_WINDOW_S) -> None:
+class RecoveryPipeline:
+    def __init__(self, cluster: Cluster, view: RingView, supervisor: Supervisor, *,
+                 seed: int = 0, candidates: int | None = None,
+                 max_attempts: int = 10) -> None:
         self.cluster = cluster
-        self.history = history
+        self.view = view
+        self.supervisor = supervisor
         self.rng = random.Random(seed)
         self.candidates = candidates  # None = a random non-empty subset each round
         self.max_attempts = max_attempts
         self.round = 0
-        self.epoch = 0
         self.snapshot_counter = 0
         self.recoveries: list[Recovery] = []
-        self.max_restarts = max_restarts
-        self.restart_window_s = restart_window_s
-        self._restart_times: dict[int, list[float]] = {}
-        self.given_up: set[int] = set()
-        self.tokens_at: dict[int, int] = {}  # pos -> tokens it holds now, per its events
-        # What the listener learns from the history, for the waits below.
-        self.last_progress_ns = time.monotonic_ns()
-        self.hop_ns_estimate: float | None = None
-        self._last_receipt_ns: int | None = None
-        self._last_receipt_hop = 0
-        self._parts: dict[tuple, dict[int, Record]] = {}
-        self._leaders: dict[int, Record] = {}
-        self._completed_rounds: set[int] = set()
-        self._laps: dict[int, Record] = {}
-        self._exits = 0
-        self._candidates: dict[int, dict[int, int]] = {}  # round -> pos -> id
-        self._messages_sent: dict[int, int] = {}  # round -> election messages
-        history.subscribe(self._observe)
+        self._deaths_seen = 0  # deaths already acted on
 
-    # --- listening ----------------------------------------------------------------
+    @property
+    def epoch(self) -> int:
+        return self.view.epoch
 
-    def _observe(self, r: Record) -> None:
-        kind = r["kind"]
-        if kind in ("token_received", "token_created", "token_injected", "token_returned"):
-            self.tokens_at[r["pos"]] = self.tokens_at.get(r["pos"], 0) + 1
-        elif kind in ("token_passed", "token_dropped", "token_fenced"):
-            if self.tokens_at.get(r["pos"], 0) > 0:
-                self.tokens_at[r["pos"]] -= 1
-        elif kind == "node_exited":
-            self.tokens_at[r["pos"]] = 0
-        if kind == "token_received":
-            if r["epoch"] >= self.epoch:
-                now = r["t_ns"]
-                hops = r["hop"] - self._last_receipt_hop
-                if self._last_receipt_ns is not None and hops > 0:
-                    # Per hop: a ring may report only every K-th receipt.
-                    gap = (now - self._last_receipt_ns) / hops
-                    self.hop_ns_estimate = (gap if self.hop_ns_estimate is None
-                                            else 0.8 * self.hop_ns_estimate + 0.2 * gap)
-                self._last_receipt_ns = now
-                self._last_receipt_hop = r["hop"]
-                self.last_progress_ns = now
-                leader = self._leaders.get(r["epoch"])
-                if leader is not None and r["pos"] == leader["pos"] and r["hop"] > 0:
-                    self._laps.setdefault(r["epoch"], r)
-        elif kind == "snapshot_part":
-            self._parts.setdefault(tuple(r["sid"]), {})[r["pos"]] = r
-        elif kind == "leader":
-            self._leaders.setdefault(r["round"], r)
-            if self.cluster.config.announce:  # the Elected message leaves the leader
-                self._count_sent(r["round"])
-        elif kind == "candidate":
-            self._candidates.setdefault(r["round"], {})[r["pos"]] = r["id"]
-            self._count_sent(r["round"])
-        elif kind in ("candidate_forwarded", "elected"):
-            self._count_sent(r["round"])
-        elif kind == "election_complete":
-            self._completed_rounds.add(r["round"])
-        elif kind == "node_exited":
-            self._exits += 1
+    def acknowledge_deaths(self) -> None:
+        """The deaths so far were dealt with by the caller (a benchmark that restarted
+        the node itself): they start no recovery."""
+        self._deaths_seen = len(self.view.deaths)
 
-    # --- timeouts -------------------------------------------------------------------
-
-    def _lap_estimate_s(self) -> float:
-        active = len(self.cluster.active_positions())
-        hop_s = (self.hop_ns_estimate / 1e9 if self.hop_ns_estimate is not None
-                 else self.cluster.config.hold_ns / 1e9 + 0.001)
-        return active * hop_s
-
-    def detection_timeout_s(self) -> float:
-        return max(DETECTION_FLOOR_S, DETECTION_LAPS * self._lap_estimate_s())
-
-    def _phase_timeout_s(self) -> float:
-        # Generous: these machines are two noisy cores; a wrong abandon costs a round.
-        return max(0.5, 3 * self.detection_timeout_s())
+    def _raise_epoch(self, epoch: int) -> None:
+        self.view.epoch = max(self.view.epoch, epoch)
 
     # --- the pipeline ------------------------------------------------------------------
 
-    def silent_for_s(self) -> float:
-        return (time.monotonic_ns() - self.last_progress_ns) / 1e9
-
-    def _count_sent(self, round_: int) -> None:
-        self._messages_sent[round_] = self._messages_sent.get(round_, 0) + 1
-
-    def holders(self) -> list[int]:
-        """Positions that hold a token now, as far as their events say."""
-        return [pos for pos, count in self.tokens_at.items() if count > 0]
-
-    def recover(self, cause: str) -> Recovery:
+    def recover(self, cause: str, began_ns: int | None = None) -> Recovery:
+        """One recovery; ``began_ns`` is when its cause happened (for ``detect_ms``):
+        the last progress for a silence, the fault or the death for a death."""
         recovery = Recovery(cause)
-        self._last_receipt_ns = None  # the silence is not a hop: keep it out of the estimate
-        began_ns = self.last_progress_ns if cause == "silence" else time.monotonic_ns()
-        detected_ns = time.monotonic_ns()
-        recovery.detect_ms = (detected_ns - began_ns) / 1e6
+        self.view.forget_last_receipt()
+        if began_ns is None:
+            began_ns = self.view.last_progress_ns if cause == "silence" else time.monotonic_ns()
+        recovery.detect_ms = max(0.0, (time.monotonic_ns() - began_ns) / 1e6)
         for _attempt in range(self.max_attempts):
-            self.supervise(recovery)
+            self._deaths_seen = len(self.view.deaths)  # whatever died so far is handled here
+            recovery.restarted += self.supervisor.supervise()
             snapshot = self.snapshot()
             recovery.snapshots += 1
             recovery.snapshot_ms += snapshot.duration_ms
+            if not snapshot.complete and snapshot.cut_short:
+                continue  # a death broke it: replace the dead, then count again
             if not snapshot.complete:
-                self._repair(snapshot.missing, recovery)
+                restarted, bypassed, mute = self.supervisor.repair(snapshot.missing,
+                                                                   recovery.mute)
+                recovery.restarted += restarted
+                recovery.bypassed += bypassed
+                recovery.mute += mute
                 continue
             if recovery.snapshot_tokens is None:
                 recovery.snapshot_tokens = snapshot.tokens
-            self.epoch = max(self.epoch, snapshot.epoch)
+            self._raise_epoch(snapshot.epoch)
             if snapshot.tokens == 1:
                 recovery.ok = True  # a false alarm, or an earlier round already fixed it
                 recovery.epoch = snapshot.epoch
@@ -208,32 +160,46 @@ class Orchestrator:
             if self._elect_and_regenerate(max(self.epoch, self.round) + 1, recovery):
                 recovery.ok = True
                 break
+        return self._finish(recovery, began_ns)
+
+    def _finish(self, recovery: Recovery, began_ns: int) -> Recovery:
         recovery.ended_ns = time.monotonic_ns()
         recovery.total_ms = (recovery.ended_ns - began_ns) / 1e6
-        self.last_progress_ns = time.monotonic_ns()
+        self.view.mark_progress()
         self.recoveries.append(recovery)
+        self.supervisor.supervise()  # replacements that booted meanwhile rejoin now
         pos = recovery.leader_pos if recovery.leader_pos is not None else 0
-        self.cluster.note(pos, "recovered" if recovery.ok else "recovery_failed",
-                          cause=cause, total_ms=recovery.total_ms,
-                          epoch=recovery.epoch, rounds=recovery.rounds)
+        self.cluster.note(pos, RECOVERED if recovery.ok else RECOVERY_FAILED,
+                          cause=recovery.cause, total_ms=recovery.total_ms,
+                          detect_ms=recovery.detect_ms, epoch=recovery.epoch,
+                          rounds=recovery.rounds, false_alarm=recovery.false_alarm)
         return recovery
 
-    def snapshot(self) -> SnapshotResult:
-        live = [p for p in self.cluster.active_positions()
+    def _live(self) -> list[int]:
+        return [p for p in self.cluster.active_positions()
                 if self.cluster.nodes[p].running and not self.cluster.nodes[p].suspended]
+
+    def snapshot(self) -> SnapshotResult:
+        """A Chandy–Lamport snapshot from a live node: how many tokens of which epoch."""
+        live = self._live()
         active = self.cluster.active_positions()
         initiator = self.rng.choice(live) if live else active[0]
         self.snapshot_counter += 1
         sid = SnapshotId(initiator, self.snapshot_counter)
         key = (sid.initiator, sid.counter)
         started = time.monotonic_ns()
-        exits_before = self._exits
+        exits_before = self.view.exits
         sent = self.cluster.send(initiator, StartSnapshot(sid))
-        # A death during the snapshot dooms it: stop waiting for the timeout then.
-        self.cluster.wait_until(lambda: (not sent or self._exits != exits_before
-                            or all(p in self._parts.get(key, {}) for p in active)),
-                   self._phase_timeout_s() / 2)
-        parts = self._parts.pop(key, {})
+
+        def settled() -> bool:
+            # A death dooms the snapshot; a node stopped for long will not answer.
+            if not sent or self.view.exits != exits_before:
+                return True
+            waiting = [p for p in active if p not in self.view.parts.get(key, {})]
+            return all(self.supervisor.paused_for_good(p) for p in waiting)
+
+        self.cluster.wait_until(settled, self.view.phase_timeout_s() / 2)
+        parts = self.view.parts.pop(key, {})
         missing = [p for p in active if p not in parts]
         node_epochs = [part["node_epoch"] for part in parts.values()]
         tokens = [epoch for part in parts.values() for epoch in part["tokens"]]
@@ -241,37 +207,68 @@ class Orchestrator:
         result = SnapshotResult(sid, complete=not missing,
                                 tokens=sum(1 for e in tokens if e == epoch), epoch=epoch,
                                 missing=missing,
-                                duration_ms=(time.monotonic_ns() - started) / 1e6)
-        self.cluster.note(initiator, "snapshot_result", sid=list(key), tokens=result.tokens,
+                                duration_ms=(time.monotonic_ns() - started) / 1e6,
+                                cut_short=bool(missing) and self.view.exits != exits_before)
+        self.cluster.note(initiator, SNAPSHOT_RESULT, sid=list(key), tokens=result.tokens,
                           epoch=epoch, complete=result.complete, missing=missing)
         return result
-
-    def _repair(self, missing: list[int], recovery: Recovery) -> None:
-        """Make the unresponsive nodes answer next time: restart the dead, bypass the stopped."""
-        for pos in missing:
-            status = self.cluster.status(pos)
-            if status == "stopped" and len(self.cluster.active_positions()) > 2:
-                self.cluster.bypass(pos)
-                recovery.bypassed.append(pos)
-            elif status in ("dead", "zombie") or pos in recovery.restarted:
-                if pos in self.given_up or not self._may_restart(pos):
-                    continue
-                self.cluster.restart(pos)
-                recovery.restarted.append(pos)
-            else:
-                recovery.restarted.append(pos)  # running but mute: restart it if it recurs
 
     def _elect_and_regenerate(self, round_: int, recovery: Recovery) -> bool:
         self.round = round_
         recovery.rounds.append(round_)
-        live = [p for p in self.cluster.active_positions()
-                if self.cluster.nodes[p].running and not self.cluster.nodes[p].suspended]
-        chosen = self._choose_candidates(live)
+        chosen = self._choose_candidates(self._live())
         ids = [self.cluster.nodes[p].node_id for p in chosen]
         recovery.candidate_ids = ids
-        self.cluster.note(chosen[0], "election_round", round=round_, candidate_pos=chosen,
+        self.cluster.note(chosen[0], ELECTION_ROUND, round=round_, candidate_pos=chosen,
                           candidate_ids=ids)
         started = time.monotonic_ns()
+        deaths_before = len(self.view.deaths)
+        self._start_election(round_, chosen, started)
+        won = self.cluster.wait_until(
+            lambda: round_ in self.view.completed_rounds
+            or len(self.view.deaths) > deaths_before, self.view.phase_timeout_s())
+        won = won and round_ in self.view.completed_rounds
+        elected_ns = time.monotonic_ns()
+        recovery.election_ms += (elected_ns - started) / 1e6
+        if not won:
+            recovery.election_messages += self.view.messages_sent.get(round_, 0)
+            self._abandon(round_, chosen[0], deaths_before, recovery)
+            return False
+        leader = self.view.leaders[round_]
+        recovery.leader_pos, recovery.leader_id = leader["pos"], leader["id"]
+        recovery.expected_leader_id = self.view.expected_leader(round_)
+        recovery.epoch = round_
+        self._raise_epoch(round_)
+        deaths_before = len(self.view.deaths)
+        self.cluster.wait_until(lambda: round_ in self.view.laps
+                                or len(self.view.deaths) > deaths_before,
+                                self.view.phase_timeout_s())
+        lapped = round_ in self.view.laps
+        recovery.regenerate_ms = (time.monotonic_ns() - elected_ns) / 1e6
+        # Counted only now: when the leader's completion arrived, other nodes' reports
+        # of their forwards could still be unread in their control pipes.
+        recovery.election_messages += self.view.messages_sent.get(round_, 0)
+        if not lapped:
+            deaths = self.view.deaths_since(deaths_before)
+            recovery.abandoned.append(f"round {round_}: " + (
+                f"node {deaths[0]['pos']} died before the new token's lap" if deaths
+                else "the new token did not come home in time"))
+        return lapped
+
+    def _abandon(self, round_: int, at: int, deaths_before: int, recovery: Recovery) -> None:
+        """Say why the round ends unfinished: a death the OS reported, or a timeout."""
+        deaths = self.view.deaths_since(deaths_before)
+        if deaths:
+            reason = f"node {deaths[0]['pos']} (pid {deaths[0]['pid']}) died mid-round"
+        elif round_ not in self.view.leaders:
+            reason = "no leader in time"
+        else:
+            reason = "announcement did not come home"
+        recovery.abandoned.append(f"round {round_}: {reason}")
+        self.cluster.note(at, ROUND_ABANDONED, round=round_, reason=reason,
+                          died=[d["pos"] for d in deaths])
+
+    def _start_election(self, round_: int, chosen: list[int], started_ns: int) -> None:
         # Arm every candidate first (a start far ahead), then fire them all for one
         # instant on the shared clock. An armed node starts the moment any message of
         # the round reaches it, so no candidate's ID can reach a chosen node before
@@ -279,32 +276,10 @@ class Orchestrator:
         # the chosen candidates all take part.
         start = StartElection(round_)
         for pos in chosen:
-            self.cluster.send(pos, Scheduled(started + ARMED_FOR_NS, start))
+            self.cluster.send(pos, Scheduled(started_ns + ARMED_FOR_NS, start))
         at_ns = time.monotonic_ns() + START_LEAD_NS + START_LEAD_PER_NODE_NS * len(chosen)
         for pos in chosen:
             self.cluster.send(pos, Scheduled(at_ns, start))
-        won = self.cluster.wait_until(lambda: round_ in self._completed_rounds,
-                                      self._phase_timeout_s())
-        elected_ns = time.monotonic_ns()
-        recovery.election_ms += (elected_ns - started) / 1e6
-        if not won:
-            recovery.election_messages += self._election_messages(round_)
-            self.cluster.note(chosen[0], "round_abandoned", round=round_,
-                              reason="no leader in time" if round_ not in self._leaders
-                              else "announcement did not come home")
-            return False
-        leader = self._leaders[round_]
-        recovery.leader_pos, recovery.leader_id = leader["pos"], leader["id"]
-        recovery.expected_leader_id = self._expected_leader(round_)
-        recovery.epoch = round_
-        self.epoch = max(self.epoch, round_)
-        lapped = self.cluster.wait_until(lambda: round_ in self._laps,
-                                         self._phase_timeout_s())
-        recovery.regenerate_ms = (time.monotonic_ns() - elected_ns) / 1e6
-        # Counted only now: when the leader's completion arrived, other nodes' reports
-        # of their forwards could still be unread in their control pipes.
-        recovery.election_messages += self._election_messages(round_)
-        return lapped
 
     def _choose_candidates(self, live: list[int]) -> list[int]:
         if self.candidates is None:
@@ -313,51 +288,20 @@ class Orchestrator:
             k = min(self.candidates, len(live))
         return sorted(self.rng.sample(live, k))
 
-    def _expected_leader(self, round_: int) -> int | None:
-        """The largest ID among the round's candidates still alive (invariant 2)."""
-        alive = [node_id for pos, node_id in self._candidates.get(round_, {}).items()
-                 if self.cluster.nodes[pos].running]
-        return max(alive) if alive else None
-
-    def _election_messages(self, round_: int) -> int:
-        """Candidate and Elected messages sent in this round, from the nodes' events."""
-        return self._messages_sent.get(round_, 0)
-
-    # --- supervision and the main loop -----------------------------------------------
-
-    def supervise(self, recovery: Recovery | None = None) -> None:
-        """Restart the dead (within the restart intensity); rejoin bypassed nodes
-        that run again."""
-        for node in self.cluster.nodes:
-            if node.pos in self.given_up:
-                continue
-            if not node.running and not node.bypassed:
-                if not self._may_restart(node.pos):
-                    continue
-                self.cluster.restart(node.pos)
-                if recovery is not None:
-                    recovery.restarted.append(node.pos)
-            elif node.bypassed and node.running and not node.suspended \
-                    and self.cluster.status(node.pos) == "running":
-                self.cluster.rejoin(node.pos)
-
-    def _may_restart(self, pos: int) -> bool:
-        now = time.monotonic()
-        recent = [t for t in self._restart_times.get(pos, []) if now - t < self.restart_window_s]
-        if len(recent) >= self.max_restarts and len(self.cluster.active_positions()) > 2:
-            self.given_up.add(pos)
-            self.cluster.note(pos, "supervisor_gave_up", restarts=len(recent),
-                              window_s=self.restart_window_s)
-            self.cluster.bypass(pos)
-            return False
-        self._restart_times[pos] = recent + [now]
-        return True
+    # --- the watch loop ------------------------------------------------------------------
 
     def tick(self) -> None:
-        """One turn of the watch loop: read events, supervise, recover on silence."""
-        self.cluster.poll(0.05)
-        self.supervise()
-        if self.silent_for_s() > self.detection_timeout_s():
+        """One turn of the watch loop: read events, supervise, recover on a death
+        notice at once and on a silence past the detector's timeout."""
+        remaining = self.view.detection_timeout_s() - self.view.silent_for_s()
+        self.cluster.poll(min(POLL_S, max(0.0, remaining)))
+        deaths = self.view.deaths_since(self._deaths_seen)
+        self.supervisor.supervise()
+        if deaths:
+            self._deaths_seen = len(self.view.deaths)
+            fault = self.view.fault_before(deaths[0])
+            self.recover("death", began_ns=(fault or deaths[0])["t_ns"])
+        elif self.view.silent_for_s() > self.view.detection_timeout_s():
             self.recover("silence")
 
     def run_until(self, done, timeout_s: float) -> bool:

@@ -12,36 +12,43 @@ it). At the end the whole run is drawn as a space-time diagram.
 """
 from __future__ import annotations
 
-import os
 import random
 import sys
 import textwrap
 import time
 from typing import Callable, TextIO
 
-from ..cluster import Cluster
-from ..config import ConfigError, RingConfig
+from emulator.records import (
+    Record,
+    BYPASSED, CANDIDATE, CANDIDATE_FORWARDED, CANDIDATE_SWALLOWED, ELECTED, ELECTION_ROUND,
+    FAULT, LEADER, LINK_DOWN, NODE_EXITED, NODE_STARTED, RESTARTED, SNAPSHOT_PART,
+    SNAPSHOT_RESULT, SNAPSHOT_STARTED, TOKEN_BLOCKED, TOKEN_CREATED, TOKEN_FENCED,
+    TOKEN_RECEIVED,
+)
+
+from .. import invariants
+from ..config import RingConfig
 from .diagram import candidate_id, render_svg
-from ..chaos.scenarios import DEADLINE_S, ScenarioError, Trial
-from ..history import History, Record
+from ..chaos.trial import DEADLINE_S, ScenarioError, Trial
+from ..files import write_text_atomically
 from ..interrupts import Terminated, exit_status
-from ..recovery import Orchestrator
+from ..ring import Ring
 
 DEMO_NODES = 5
 
 
 class Demo:
-    def __init__(self, ring: RingConfig, *, seed: int, candidates: int | None,
+    def __init__(self, config: RingConfig, *, seed: int, candidates: int | None,
                  trace_path: str, pace: float, out: TextIO = sys.stdout) -> None:
-        self.ring = ring
+        self.config = config
         self.pace = pace
         self.out = out
         self.trace_path = trace_path
-        self.history = History(trace_path)
-        self.cluster = Cluster(ring, sink=self.history)
-        self.orchestrator = Orchestrator(self.cluster, self.history, seed=seed,
-                                         candidates=candidates)
-        self.trial = Trial(self.cluster, self.history, self.orchestrator, random.Random(seed))
+        self.ring = Ring(config, seed=seed, candidates=candidates, trace_path=trace_path)
+        self.history = self.ring.history
+        self.cluster = self.ring.cluster
+        self.pipeline = self.ring.pipeline
+        self.trial = Trial(self.ring, random.Random(seed))
         self.rng = random.Random(seed)
         self.start_ns = time.monotonic_ns()
         self.steps = 0
@@ -105,13 +112,12 @@ class Demo:
             status = exit_status(interrupt)
         finally:
             self.running = False
-            self.cluster.stop()
-            self.history.close()
+            self.ring.stop()
         self.finish(diagram_path)
         return status
 
     def tell_the_setting(self) -> None:
-        ring = self.ring
+        ring = self.config
         self.out.write("ringemu demo: leader election on a ring of real processes\n")
         self.say(f"A ring of {ring.nodes} nodes, each a real OS process (start method "
                  f"{ring.start_method}), positions 0 to {ring.nodes - 1}, with IDs "
@@ -123,10 +129,10 @@ class Demo:
     def start_the_ring(self) -> None:
         self.step("The ring starts, with no token")
         mark = len(self.history.records)
-        self.cluster.start()
-        n = self.ring.nodes
-        self.cluster.wait_until(lambda: len(self.since(mark, "node_started")) >= n, DEADLINE_S)
-        started = self.since(mark, "node_started")
+        self.ring.start()
+        n = self.config.nodes
+        self.cluster.wait_until(lambda: len(self.since(mark, NODE_STARTED)) >= n, DEADLINE_S)
+        started = self.since(mark, NODE_STARTED)
         pids = ", ".join(f"p{r['pos']} pid {r['pid']}" for r in sorted(started,
                                                                       key=lambda r: r["pos"]))
         self.say(f"{len(started)} processes are running ({pids}); the last one was up "
@@ -135,24 +141,24 @@ class Demo:
 
     def bootstrap(self) -> None:
         mark = len(self.history.records)
-        recovery = self.orchestrator.recover("bootstrap")
+        recovery = self.pipeline.recover("bootstrap")
         records = self.since(mark)
 
         self.step("Is there a token? A snapshot counts")
-        started = next(r for r in records if r["kind"] == "snapshot_started")
-        result = next(r for r in records if r["kind"] == "snapshot_result")
+        started = next(r for r in records if r["kind"] == SNAPSHOT_STARTED)
+        result = next(r for r in records if r["kind"] == SNAPSHOT_RESULT)
         self.say(f"At {self.at(started)} {self.node(started['pos'])} starts a Chandy-Lamport "
                  "snapshot: it records its own state and sends a marker both ways. Each "
                  "node records its state when the first marker reaches it, passes markers "
                  "on, and reports once markers have come from both sides.")
-        parts = [r for r in records if r["kind"] == "snapshot_part"
+        parts = [r for r in records if r["kind"] == SNAPSHOT_PART
                  and r["sid"] == started["sid"]]
-        self.say(f"{len(parts)} of {self.ring.nodes} parts came back; at {self.at(result)} "
+        self.say(f"{len(parts)} of {self.config.nodes} parts came back; at {self.at(result)} "
                  f"the snapshot counts {result['tokens']} token(s). Zero means lost, so: an "
                  "election.")
 
         self.step("Arbitrary nodes become candidates")
-        round_ = next(r for r in records if r["kind"] == "election_round")
+        round_ = next(r for r in records if r["kind"] == ELECTION_ROUND)
         number = round_["round"]
         self.tell_candidates(records, number, round_)
 
@@ -160,7 +166,7 @@ class Demo:
         self.tell_ids_travelling(records, number)
 
         self.step("The largest ID comes home")
-        leader = next((r for r in records if r["kind"] == "leader" and r["round"] == number),
+        leader = next((r for r in records if r["kind"] == LEADER and r["round"] == number),
                       None)
         if leader is None:
             self.say("No candidate's ID came home in time: the round was abandoned.")
@@ -170,8 +176,8 @@ class Demo:
                  f"{self.node(leader['pos'])} is the leader of round {number}.")
 
         self.step("The leader makes the token")
-        created = next(r for r in records if r["kind"] == "token_created")
-        elected = [r for r in records if r["kind"] == "elected" and r["round"] == number]
+        created = next(r for r in records if r["kind"] == TOKEN_CREATED)
+        elected = [r for r in records if r["kind"] == ELECTED and r["round"] == number]
         self.say(f"It creates the token with epoch {created['epoch']} (the round number) at "
                  f"{self.at(created)}, and announces itself: {len(elected)} nodes passed the "
                  f"'Elected {leader['id']}' message on, so every node knows who leads.")
@@ -179,26 +185,26 @@ class Demo:
             self.say(f"The new token came back to the leader after a lap: recovered in "
                      f"{recovery.total_ms:.1f} ms ({recovery.election_messages} election "
                      "messages). From now on it circulates, one hop every "
-                     f"{self.ring.hold_ns / 1e6:g} ms or so.", 2.2)
+                     f"{self.config.hold_ns / 1e6:g} ms or so.", 2.2)
         else:
             self.say("The recovery did not finish this time; the harness will try again.")
 
     def tell_candidates(self, records: list[Record], number: int, round_: Record) -> None:
-        candidates = [r for r in records if r["kind"] == "candidate" and r["round"] == number]
+        candidates = [r for r in records if r["kind"] == CANDIDATE and r["round"] == number]
         names = ", ".join(self.node(p) for p in round_["candidate_pos"])
         self.say(f"The harness starts election round {number} at arbitrary nodes: {names}. "
                  f"{len(candidates)} of them become candidates and send their own ID to the "
                  "right.")
 
     def tell_ids_travelling(self, records: list[Record], number: int) -> None:
-        moves = [r for r in records if r["kind"] in ("candidate_forwarded",
-                                                     "candidate_swallowed")
+        moves = [r for r in records if r["kind"] in (CANDIDATE_FORWARDED,
+                                                     CANDIDATE_SWALLOWED)
                  and r["round"] == number]
         shown = moves if len(moves) <= 14 else moves[:6] + moves[-6:]
         for r in shown:
             cid = candidate_id(r)
             me = self.cluster.nodes[r["pos"]].node_id
-            if r["kind"] == "candidate_swallowed":
+            if r["kind"] == CANDIDATE_SWALLOWED:
                 self.say(f"{self.at(r)}: ID {cid} reaches p{r['pos']}, a candidate with the "
                          f"larger ID {me}: swallowed, it goes no further.", 1.0)
             else:
@@ -207,15 +213,15 @@ class Demo:
                          "which forwards it and knows now it will not lead.", 0.7)
             if r is shown[5] and len(shown) < len(moves):
                 self.say(f"... {len(moves) - len(shown)} more hops of the same kind ...", 0.7)
-        swallowed = sum(r["kind"] == "candidate_swallowed" for r in moves)
+        swallowed = sum(r["kind"] == CANDIDATE_SWALLOWED for r in moves)
         self.say(f"In all, IDs made {len(moves)} hops and {swallowed} were swallowed.", 1.2)
 
     # --- faults -------------------------------------------------------------------------
 
     def kill_a_node(self) -> None:
         self.step("SIGKILL: a node dies, its neighbours see EOF")
-        leader = self.orchestrator.recoveries[-1].leader_pos
-        holders = self.orchestrator.holders()
+        leader = self.pipeline.recoveries[-1].leader_pos
+        holders = self.ring.view.holders()
         choices = [p for p in self.cluster.active_positions()
                    if p != leader and p not in holders] or self.cluster.active_positions()
         victim = self.rng.choice(choices)
@@ -223,24 +229,24 @@ class Demo:
         right = self.cluster.right_of(victim)
         left = next(p for p in self.cluster.active_positions()
                     if self.cluster.right_of(p) == victim)
-        count = len(self.orchestrator.recoveries)
+        count = len(self.pipeline.recoveries)
         mark = len(self.history.records)
         self.cluster.kill(victim)
-        self.cluster.wait_until(lambda: self.first(mark, lambda r: r["kind"] == "node_exited"
+        self.cluster.wait_until(lambda: self.first(mark, lambda r: r["kind"] == NODE_EXITED
                                                    and r["pid"] == pid) is not None
-                                and len({r["pos"] for r in self.since(mark, "link_down")}
+                                and len({r["pos"] for r in self.since(mark, LINK_DOWN)}
                                         & {left, right}) == 2, 5.0)
-        fault = self.first(mark, lambda r: r["kind"] == "fault")
+        fault = self.first(mark, lambda r: r["kind"] == FAULT)
         self.say(f"At {self.at(fault)} the harness sends SIGKILL to {self.node(victim)}, pid "
                  f"{pid}. SIGKILL cannot be caught: the process stops at once and says "
                  "nothing.")
-        for r in self.since(mark, "link_down"):
+        for r in self.since(mark, LINK_DOWN):
             if r["pos"] in (left, right):
                 self.say(f"{(r['t_ns'] - fault['t_ns']) / 1e6:.2f} ms later "
                          f"{self.node(r['pos'])} reads end-of-file on its {r['side']} link: "
                          "the kernel closed the dead process's end of the pipe, and nobody "
                          "else holds a copy of it.", 1.2)
-        exited = self.first(mark, lambda r: r["kind"] == "node_exited" and r["pid"] == pid)
+        exited = self.first(mark, lambda r: r["kind"] == NODE_EXITED and r["pid"] == pid)
         if exited is not None:
             self.say(f"The harness reaps it (Process.join) "
                      f"{(exited['t_ns'] - fault['t_ns']) / 1e6:.2f} ms after the kill: exit "
@@ -248,16 +254,16 @@ class Demo:
                      "then it was a zombie: dead, but still in the process table.")
         self.trial.keep_alive_until(lambda: self.cluster.nodes[victim].running,
                                     what=f"node {victim} restarted")
-        self.trial.hops(2 * self.ring.nodes)
+        self.trial.hops(2 * self.config.nodes)
         if any(r.cause != "bootstrap" for r in self.trial.recoveries_after(count)):
             self.trial.until_recovered(count)
-        restarted = self.first(mark, lambda r: r["kind"] == "restarted")
+        restarted = self.first(mark, lambda r: r["kind"] == RESTARTED)
         if restarted is not None:
             self.say(f"The supervisor restarts it at {self.at(restarted)}: a new process, pid "
                      f"{restarted['pid']}, same position and ID, fresh pipes to both "
                      "neighbours (their new ends are passed to them over their control "
                      "connections).")
-        blocked = self.first(mark, lambda r: r["kind"] == "token_blocked")
+        blocked = self.first(mark, lambda r: r["kind"] == TOKEN_BLOCKED)
         if blocked is not None:
             self.say(f"Meanwhile {self.node(blocked['pos'])} got the token and could not pass "
                      "it: its right link was down, so it kept it and passed it once the new "
@@ -280,8 +286,8 @@ class Demo:
 
     def catch_the_leader(self) -> int:
         """SIGSTOP the holder, preferably while the holder is the leader."""
-        leader = self.orchestrator.recoveries[-1].leader_pos
-        for _ in range(4 * self.ring.nodes):
+        leader = self.pipeline.recoveries[-1].leader_pos
+        for _ in range(4 * self.config.nodes):
             pos = self.trial.catch_holder()
             if pos == leader:
                 return pos
@@ -291,13 +297,13 @@ class Demo:
 
     def pause_the_holder(self) -> None:
         self.step("SIGSTOP: a node freezes and the others think it dead")
-        count = len(self.orchestrator.recoveries)
-        old_epoch = self.orchestrator.epoch
-        leader_before = self.orchestrator.recoveries[-1].leader_pos
+        count = len(self.pipeline.recoveries)
+        old_epoch = self.pipeline.epoch
+        leader_before = self.pipeline.recoveries[-1].leader_pos
         mark = len(self.history.records)
         pos = self.catch_the_leader()
         pid = self.cluster.nodes[pos].pid
-        stop = [r for r in self.since(mark) if r["kind"] == "fault"
+        stop = [r for r in self.since(mark) if r["kind"] == FAULT
                 and r.get("fault") == "SIGSTOP" and r["pid"] == pid][-1]
         who = "the leader, " if pos == leader_before else ""
         self.say(f"At {self.at(stop)} the harness sends SIGSTOP to {self.node(pos, pid=True)}, "
@@ -307,19 +313,19 @@ class Demo:
                                     and any(r.ok for r in self.trial.recoveries_after(count)),
                                     what="the ring to bypass the stopped node and recover")
         records = self.since(mark)
-        results = [r for r in records if r["kind"] == "snapshot_result"]
+        results = [r for r in records if r["kind"] == SNAPSHOT_RESULT]
         first = results[0] if results else None
         if first is not None and not first["complete"]:
             self.say(f"The token stops moving. At {self.at(first)}, after "
                      f"{(first['t_ns'] - stop['t_ns']) / 1e6:.0f} ms, the harness's snapshot "
                      f"gives up waiting: no part from {first['missing']}. To the others, "
                      f"p{pos} looks exactly like a dead node.")
-        bypassed = next((r for r in records if r["kind"] == "bypassed"), None)
+        bypassed = next((r for r in records if r["kind"] == BYPASSED), None)
         if bypassed is not None:
             self.say(f"The OS says p{pos} is stopped, not dead, so the harness bypasses it: "
                      f"p{bypassed['left_pos']} now links straight to p{bypassed['right_pos']}.")
-        rounds = [r for r in records if r["kind"] == "election_round"]
-        leaders = [r for r in records if r["kind"] == "leader"]
+        rounds = [r for r in records if r["kind"] == ELECTION_ROUND]
+        leaders = [r for r in records if r["kind"] == LEADER]
         if rounds and leaders:
             new = leaders[-1]
             self.say(f"A snapshot of the smaller ring finds no token, so election round "
@@ -331,22 +337,22 @@ class Demo:
 
         self.step("SIGCONT: the old holder wakes up with a stale token")
         mark = len(self.history.records)
-        new_epoch = self.orchestrator.epoch
+        new_epoch = self.pipeline.epoch
         self.cluster.resume(pos)
         self.trial.keep_alive_until(lambda: not self.cluster.nodes[pos].bypassed,
                                     what="the stopped node to rejoin")
         self.trial.keep_alive_until(lambda: any(
-            r["kind"] in ("token_fenced", "token_received") and r["epoch"] < new_epoch
+            r["kind"] in (TOKEN_FENCED, TOKEN_RECEIVED) and r["epoch"] < new_epoch
             for r in self.history.records[mark:]), what="the stale token to resurface")
-        self.trial.hops(2 * self.ring.nodes)
-        cont = self.first(mark, lambda r: r["kind"] == "fault" and r.get("fault") == "SIGCONT")
+        self.trial.hops(2 * self.config.nodes)
+        cont = self.first(mark, lambda r: r["kind"] == FAULT and r.get("fault") == "SIGCONT")
         self.say(f"At {self.at(cont)} SIGCONT: p{pos} runs again as if nothing happened. It "
                  f"still holds the token of epoch {old_epoch}"
                  + (f" and still believes it leads round {old_epoch}" if who else "")
                  + f"; the ring has moved on to epoch {new_epoch}. The supervisor rejoins it.")
-        fenced = self.first(mark, lambda r: r["kind"] == "token_fenced"
+        fenced = self.first(mark, lambda r: r["kind"] == TOKEN_FENCED
                             and r["epoch"] < new_epoch)
-        accepted = self.first(mark, lambda r: r["kind"] == "token_received"
+        accepted = self.first(mark, lambda r: r["kind"] == TOKEN_RECEIVED
                               and r["epoch"] < new_epoch and r["pos"] != pos)
         if fenced is not None:
             self.say(f"It passes its old token on. At {self.at(fenced)} "
@@ -361,19 +367,15 @@ class Demo:
     # --- the end --------------------------------------------------------------------
 
     def finish(self, diagram_path: str) -> None:
-        from .. import invariants
-        from ..chaos.campaign import RECOVERY_DEADLINE_MS
         records = self.history.records
-        violations = invariants.check(records, nodes=self.ring.nodes,
-                                   recovery_deadline_ms=RECOVERY_DEADLINE_MS)
-        title = f"ringemu demo · {self.ring.nodes} nodes · ids {list(self.ring.ids)}"
+        violations = invariants.check(records, nodes=self.config.nodes)
+        title = f"ringemu demo · {self.config.nodes} nodes · ids {list(self.config.ids)}"
         try:
             svg = render_svg(records, title=title)
         except ValueError as bad:
             self.out.write(f"\nNo diagram: {bad}\n")
             return
-        with open(diagram_path, "w", encoding="utf-8") as handle:
-            handle.write(svg)
+        write_text_atomically(diagram_path, svg)
         self.out.write("\nThe end.\n")
         if violations:
             self.say("The checker found: "

@@ -8,20 +8,25 @@ import sys
 
 import pytest
 
-from harness.chaos.campaign import CampaignConfig, run_trial
+from harness.chaos.campaign import CampaignConfig, replay_command, summarise
+from harness.chaos.trial import run_trial
 from harness.config import RingConfig
 from harness.chaos.scenarios import SCENARIOS
+from harness.tracefile import read_trace
 
 pytestmark = pytest.mark.real
 
 IDS = (3, 6, 1, 5, 2)  # five nodes: every scenario's minimum, and still quick
 
 
-def _trial(name: str, tmp_path, *, fencing: bool = True, seed: int = 4):
-    config = CampaignConfig(scenarios=[SCENARIOS[name]],
-                            ring=RingConfig(ids=IDS, fencing=fencing),
-                            trials=1, seed=seed, runs_dir=str(tmp_path))
-    return run_trial(config, SCENARIOS[name], 0, str(tmp_path / f"{name}.jsonl"))
+def _trial(name: str, tmp_path, *, fencing: bool = True, seed: int = 4,
+           start_method: str = "fork", trace: bool = True):
+    """One trial as a campaign runs and summarises it (trial 0 of a campaign seeded S)."""
+    trace_path = str(tmp_path / f"{name}.jsonl") if trace else None
+    config = CampaignConfig([SCENARIOS[name]], RingConfig(ids=IDS, fencing=fencing,
+                                                          start_method=start_method), seed=seed)
+    outcome = run_trial(config.ring, SCENARIOS[name], seed=seed, trace_path=trace_path)
+    return summarise(outcome, 0, replay_command(config, name, seed), trace_path)
 
 
 @pytest.mark.parametrize("name", list(SCENARIOS))
@@ -30,7 +35,7 @@ def test_every_scenario_recovers_and_holds_every_invariant(name, tmp_path):
     assert result.error is None
     assert result.ok, result.violations
     assert result.faults >= 1
-    trace = [json.loads(line) for line in (tmp_path / f"{name}.jsonl").read_text().splitlines()]
+    trace = read_trace(str(tmp_path / f"{name}.jsonl"))
     assert trace[-1]["kind"] == "hygiene" and not trace[-1]["leftover_pids"]
     assert any(r["kind"] == "trial_end" for r in trace)
 
@@ -51,19 +56,22 @@ def test_a_duplicate_is_counted_two(tmp_path):
 def test_sigterm_hands_the_token_over_and_is_explained(tmp_path):
     result = _trial("terminate-holder", tmp_path)
     assert any("SIGTERM" in note and "143" in note for note in result.notes)
-    trace = [json.loads(line) for line in
-             (tmp_path / "terminate-holder.jsonl").read_text().splitlines()]
+    trace = read_trace(str(tmp_path / "terminate-holder.jsonl"))
     assert any(r["kind"] == "node_stopping" and r["reason"] == "SIGTERM" for r in trace)
 
 
 def test_the_supervisor_gives_up_past_the_restart_intensity(tmp_path):
     result = _trial("restart-storm", tmp_path)
-    trace = [json.loads(line) for line in
-             (tmp_path / "restart-storm.jsonl").read_text().splitlines()]
+    trace = read_trace(str(tmp_path / "restart-storm.jsonl"))
     gave_up = [r for r in trace if r["kind"] == "supervisor_gave_up"]
     assert len(gave_up) == 1 and result.ok
-    bypassed = [r for r in trace if r["kind"] == "bypassed"]
-    assert bypassed and bypassed[-1]["pos"] == gave_up[0]["pos"]
+    unlucky = gave_up[0]["pos"]
+    # Every death is bypassed at once while a replacement boots; the node given up on
+    # is never rejoined and ends the trial outside the ring.
+    after = [r for r in trace if r["t_ns"] >= gave_up[0]["t_ns"] and r["pos"] == unlucky]
+    assert not any(r["kind"] in ("rejoined", "restarted") for r in after)
+    end = next(r for r in trace if r["kind"] == "trial_end")
+    assert unlucky not in end["active_positions"]
 
 
 def test_without_fencing_pause_holder_is_a_violation_the_checker_names(tmp_path):
@@ -109,11 +117,6 @@ def test_the_cli_campaign_exits_0_when_every_invariant_held(tmp_path):
 @pytest.mark.parametrize("start_method", ["forkserver", "spawn"])
 def test_kill_holder_recovers_under_every_start_method(tmp_path, start_method):
     """Children that take a second to import are waited for, not taken for mute."""
-    config = CampaignConfig(scenarios=[SCENARIOS["kill-holder"]],
-                            ring=RingConfig(ids=IDS, start_method=start_method),
-                            trials=1, seed=2, runs_dir=str(tmp_path))
-    from harness.chaos.campaign import _ensure_start_method_helpers
-    _ensure_start_method_helpers(start_method)
-    result = run_trial(config, SCENARIOS["kill-holder"], 0, None)
+    result = _trial("kill-holder", tmp_path, seed=2, start_method=start_method, trace=False)
     assert result.ok, result.violations
     assert result.snapshot_tokens == 0

@@ -1,11 +1,11 @@
 """``ringemu check`` from the command line: verdicts, exit codes, the trace file."""
 from __future__ import annotations
 
-import json
 
 import pytest
 
 from harness.cli import main
+from harness.tracefile import read_trace
 
 
 def test_given_the_real_protocols_then_check_says_no_violation_and_exits_0(capsys):
@@ -29,7 +29,7 @@ def test_given_a_seeded_bug_then_check_prints_the_trace_writes_it_and_exits_1(
     assert status == 1
     assert "VIOLATION (termination)" in out
     assert "FAULT: restart" in out and "repeat forever" in out
-    records = [json.loads(line) for line in path.read_text().splitlines()]
+    records = read_trace(str(path))
     assert records and all(r["pid"] == 0 and r["t_ns"] % 1000 == 0 for r in records)
     assert any(r["kind"] == "candidate_forwarded" for r in records)
 

@@ -17,7 +17,7 @@ from emulator.protocol import Side
 from harness.cluster import Cluster
 from harness.config import RingConfig
 from harness.history import History
-from harness.recovery import Orchestrator
+from harness.ring import Ring
 
 pytestmark = pytest.mark.real
 DEADLINE_S = 30.0
@@ -251,11 +251,9 @@ def test_a_pidfd_cannot_reach_a_successor_with_the_same_pid():
     (b"\x00\x00\x00\x11" + b"T\x00\x00", {"bad_frame", "link_down"}),  # truncated, EOF
 ])
 def test_garbage_on_a_link_is_an_event_and_the_ring_goes_on(raw, expect):
-    history = History()
-    cluster = Cluster(RingConfig(ids=(3, 1, 2)), sink=history)
-    with cluster:
-        orchestrator = Orchestrator(cluster, history, seed=1)
-        assert orchestrator.recover("bootstrap").ok
+    with Ring(RingConfig(ids=(3, 1, 2)), seed=1) as ring:
+        cluster, history = ring.cluster, ring.history
+        assert ring.pipeline.recover("bootstrap").ok
         probe = cluster.attach_probe(1, Side.LEFT)
         cluster.wait_until(lambda: any(r["kind"] == "rewired" and r["pos"] == 1
                                        for r in history.records), DEADLINE_S)

@@ -1,35 +1,25 @@
 """Real rings for the tests: real processes, real pipes, torn down every time."""
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import pytest
 
-from harness.cluster import Cluster
 from harness.config import RingConfig
-from harness.history import History
-from harness.recovery import Orchestrator
+from harness.ring import Ring
 
 DEADLINE_S = 30.0  # generous: two noisy cores; tests wait on events, never on sleep
 
 
-@dataclass
-class Ring:
-    cluster: Cluster
-    history: History
-    orchestrator: Orchestrator
+class TestRing(Ring):
+    """A ring whose waits fail the test past a generous deadline."""
 
-    def mark(self) -> int:
-        """A place in the history: ``wait_for(..., since=mark)`` looks only after it."""
-        return len(self.history.records)
+    __test__ = False  # not a test class
 
     def wait_for(self, predicate, *, since: int = 0, timeout_s: float = DEADLINE_S,
                  what: str = "event") -> dict:
         """The first record after ``since`` that satisfies ``predicate``."""
-        watch = self.history.watch(predicate, since)
-        assert self.cluster.wait_until(watch.seen, timeout_s), \
-            f"no {what} within {timeout_s} s"
-        return watch.found
+        found = super().wait_for(predicate, since=since, timeout_s=timeout_s)
+        assert found is not None, f"no {what} within {timeout_s} s"
+        return found
 
 
 @pytest.fixture
@@ -38,18 +28,14 @@ def make_ring():
 
     def make(ids=(3, 1, 5, 2, 4), *, hold_ms: float = 2.0, start_method: str = "fork",
              fencing: bool = True, announce: bool = True, seed: int = 1,
-             candidates: int | None = None) -> Ring:
+             candidates: int | None = None) -> TestRing:
         config = RingConfig(ids=tuple(ids), hold_ns=int(hold_ms * 1e6), fencing=fencing,
                             announce=announce, start_method=start_method)
-        history = History()
-        cluster = Cluster(config, sink=history)
-        ring = Ring(cluster, history, Orchestrator(cluster, history, seed=seed,
-                                                   candidates=candidates))
+        ring = TestRing(config, seed=seed, candidates=candidates)
         rings.append(ring)
-        cluster.start()
+        ring.start()
         return ring
 
     yield make
     for ring in rings:
-        ring.cluster.stop()
-        ring.history.close()
+        ring.stop()

@@ -1,11 +1,11 @@
 """The ``ringemu`` command line, run as a user runs it: a real subprocess."""
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 
 import pytest
+from harness.tracefile import read_trace
 
 pytestmark = pytest.mark.real
 
@@ -86,7 +86,7 @@ def test_run_bootstraps_prints_the_tables_and_writes_a_trace(tmp_path):
     assert "is leader of round 1" in result.stderr
     assert "snapshot" in result.stderr and "0 token(s)" in result.stderr
     assert "bootstrap" in result.stdout and "msgs sent" in result.stdout
-    records = [json.loads(line) for line in trace.read_text().splitlines()]
+    records = read_trace(str(trace))
     for record in records:
         assert {"t_ns", "pos", "id", "pid", "kind"} <= record.keys()
     leaders = [r for r in records if r["kind"] == "leader"]
@@ -102,5 +102,5 @@ def test_bare_election_announces_nothing(tmp_path):
     result = ringemu("run", "--nodes", "3", "--duration", "0", "--no-announce",
                      "--trace", str(trace))
     assert result.returncode == 0, result.stderr
-    kinds = [json.loads(line)["kind"] for line in trace.read_text().splitlines()]
+    kinds = [r["kind"] for r in read_trace(str(trace))]
     assert "leader" in kinds and "elected" not in kinds

@@ -1,10 +1,13 @@
 """Claims about a real ring: real processes, real signals, real pipes, real EOFs."""
 from __future__ import annotations
 
+import random
+
 import psutil
 import pytest
 
 from emulator.protocol import DropToken
+from harness.chaos.trial import Trial
 
 pytestmark = pytest.mark.real
 
@@ -20,7 +23,7 @@ def test_a_ring_of_five_bootstraps_and_the_largest_candidate_leads(make_ring):
     finds 0 tokens, exactly one leader is elected, it has the largest candidate
     ID, and its token completes laps."""
     ring = make_ring(ids=(3, 1, 5, 2, 4), candidates=5)
-    recovery = ring.orchestrator.recover("bootstrap")
+    recovery = ring.pipeline.recover("bootstrap")
 
     assert recovery.ok and recovery.snapshot_tokens == 0
     leaders = ring.history.of_kind("leader")
@@ -57,7 +60,7 @@ def test_a_restarted_node_has_a_new_pid_same_id_and_the_token_passes_it(make_rin
     a new pid and the same ID, and (after recovery if the token died with it) the
     token passes through the new process."""
     ring = make_ring(ids=(3, 1, 5, 2, 4))
-    assert ring.orchestrator.recover("bootstrap").ok
+    assert ring.pipeline.recover("bootstrap").ok
     old_pid = ring.cluster.nodes[2].pid
     ring.cluster.kill(2)
     ring.wait_for(_is("node_exited", pos=2))
@@ -69,27 +72,34 @@ def test_a_restarted_node_has_a_new_pid_same_id_and_the_token_passes_it(make_rin
     started = ring.wait_for(_is("node_started", pos=2), since=mark)
     assert started["pid"] == new_pid and started["id"] == 5
     assert started["epoch"] == 1  # reloaded from its state file: nothing else survives
-    assert ring.orchestrator.recover("after restart").ok
+    assert ring.pipeline.recover("after restart").ok
     ring.wait_for(lambda r: r["kind"] == "token_received" and r["pos"] == 2
                   and r["pid"] == new_pid, since=mark, what="the token at the new process")
 
 
 def test_killing_the_holder_is_detected_and_a_higher_epoch_token_circulates(make_ring):
     """Given a circulating token with a long hold, when its holder is SIGKILLed,
-    then silence is detected, the snapshot counts 0 tokens, an election runs, and
-    a token of a higher epoch circulates through every node."""
+    then the death is noticed (no silence is waited for), the snapshot counts 0
+    tokens, an election runs, and a token of a higher epoch circulates through
+    every node."""
     ring = make_ring(ids=(3, 1, 5, 2, 4), hold_ms=40)
-    first = ring.orchestrator.recover("bootstrap")
+    first = ring.pipeline.recover("bootstrap")
     assert first.ok
-    holder = ring.wait_for(_is("token_received"), since=ring.mark(), what="the token moving")
-    # A 40 ms hold leaves ample time: the holder still has it when the kill lands.
+    # Caught (SIGSTOPped while it holds the token, as the chaos scenarios do): on two
+    # busy cores the harness may read a receipt after the token has moved on.
+    holder = {"pos": Trial(ring, random.Random(1)).catch_holder()}
     ring.cluster.kill(holder["pos"])
     mark = ring.mark()
-    assert ring.orchestrator.run_until(
-        lambda: any(r.cause == "silence" for r in ring.orchestrator.recoveries), 60)
-    recovery = ring.orchestrator.recoveries[-1]
+    assert ring.pipeline.run_until(
+        lambda: any(r.cause == "death" for r in ring.pipeline.recoveries), 60)
+    recovery = next(r for r in ring.pipeline.recoveries if r.cause == "death")
     assert recovery.ok and recovery.snapshot_tokens == 0
     assert recovery.epoch > first.epoch
+    # The death started the snapshot before any silence could have: the first
+    # snapshot after the kill began before the detector's timeout had passed.
+    died = ring.wait_for(_is("node_exited", pos=holder["pos"]), since=mark, what="the exit")
+    started = ring.wait_for(_is("snapshot_started"), since=mark, what="a snapshot")
+    assert started["t_ns"] >= died["t_ns"]
     ring.wait_for(_is("restarted", pos=holder["pos"]), since=mark, what="the supervisor")
     for pos in range(5):
         ring.wait_for(lambda r, p=pos: (r["kind"] == "token_received" and r["pos"] == p
@@ -101,12 +111,12 @@ def test_a_dropped_token_is_counted_zero_and_regenerated(make_ring):
     """Given a circulating token, when its holder silently drops it, then the
     pipeline's snapshot counts 0 and a new epoch is elected."""
     ring = make_ring(ids=(2, 7, 4), hold_ms=40)
-    assert ring.orchestrator.recover("bootstrap").ok
+    assert ring.pipeline.recover("bootstrap").ok
     holder = ring.wait_for(_is("token_received"), since=ring.mark())
     ring.cluster.send(holder["pos"], DropToken())
     ring.wait_for(_is("token_dropped", pos=holder["pos"]))
-    assert ring.orchestrator.run_until(lambda: len(ring.orchestrator.recoveries) == 2, 60)
-    recovery = ring.orchestrator.recoveries[-1]
+    assert ring.pipeline.run_until(lambda: len(ring.pipeline.recoveries) == 2, 60)
+    recovery = ring.pipeline.recoveries[-1]
     assert recovery.ok and recovery.snapshot_tokens == 0 and recovery.epoch == 2
 
 
@@ -114,7 +124,7 @@ def test_sigstop_then_sigcont_the_node_resumes_and_the_ring_goes_on(make_ring):
     """Given a circulating token, when a node is SIGSTOPped and then SIGCONTed,
     then the OS reports it stopped, then running, and the token passes it again."""
     ring = make_ring(ids=(3, 1, 5, 2, 4))
-    assert ring.orchestrator.recover("bootstrap").ok
+    assert ring.pipeline.recover("bootstrap").ok
     ring.cluster.suspend(3)
     assert ring.cluster.status(3) == "stopped"
     ring.cluster.resume(3)
@@ -131,16 +141,16 @@ def test_a_paused_holder_is_bypassed_and_its_stale_token_is_fenced(make_ring):
     elects a new epoch and then it is resumed and rejoins, then its old token comes
     back to life and the first node that sees it fences it."""
     ring = make_ring(ids=(3, 1, 5, 2, 4), hold_ms=40)
-    assert ring.orchestrator.recover("bootstrap").ok
+    assert ring.pipeline.recover("bootstrap").ok
     holder = ring.wait_for(_is("token_received"), since=ring.mark())
     ring.cluster.suspend(holder["pos"])
-    assert ring.orchestrator.run_until(
-        lambda: any(holder["pos"] in r.bypassed for r in ring.orchestrator.recoveries), 60)
-    recovery = ring.orchestrator.recoveries[-1]
+    assert ring.pipeline.run_until(
+        lambda: any(holder["pos"] in r.bypassed for r in ring.pipeline.recoveries), 60)
+    recovery = ring.pipeline.recoveries[-1]
     assert recovery.ok and recovery.epoch == 2
     mark = ring.mark()
     ring.cluster.resume(holder["pos"])
-    assert ring.orchestrator.run_until(
+    assert ring.pipeline.run_until(
         lambda: bool(ring.history.of_kind("rejoined")), 30)
     fenced = ring.wait_for(_is("token_fenced", epoch=1), since=mark, what="the fence")
     assert fenced["node_epoch"] == 2
@@ -155,7 +165,7 @@ def test_the_real_ring_pays_what_chang_roberts_predicts(make_ring, arrangement, 
     messages on the real ring too, as in the simulator."""
     ids = range(8, 0, -1) if arrangement == "descending" else range(1, 9)
     ring = make_ring(ids=tuple(ids), candidates=8)
-    recovery = ring.orchestrator.recover("bootstrap")
+    recovery = ring.pipeline.recover("bootstrap")
     assert recovery.ok and recovery.leader_id == 8
     assert len(ring.history.of_kind("candidate")) == 8
     assert recovery.election_messages == expected
