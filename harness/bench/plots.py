@@ -130,6 +130,11 @@ def _scale(figure, section: dict) -> None:
                label="start / N (until all run)")
     start.plot(nodes, [r["launch_ms"]["median"] for r in rows], "s-",
                label="harness's launch (median)")
+    looped = [r for r in rows if r.get("bare_loop")]
+    if looped:
+        start.plot([r["nodes"] for r in looped],
+                   [r["bare_loop"]["ms_per_child"] for r in looped], "^--", color="grey",
+                   label="N bare children / N")
     if bare:
         call = bare["start_call_ms"]["median"]
         start.axhline(call, color="grey", linestyle=":", label="bare Process.start()")

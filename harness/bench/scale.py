@@ -43,6 +43,9 @@ START_GOAL = 2.0    # start cost per node <= 2x a bare Process.start() call
 MEMORY_GOAL = 1.5   # USS per node <= 1.5x an idle bare child
 FDS_GOAL = 3        # descriptors the harness holds per running node
 SECONDS_GOAL = 10.0  # bootstrap and stop of the largest ring, each
+# N bare children cost multiprocessing O(N) per start (each child drops the list of
+# its N-1 siblings it inherited): past this size the reference alone takes minutes.
+BARE_LOOP_MAX = 2048
 
 def memory(cluster: Cluster) -> dict:
     nodes = [n for n in cluster.nodes if n.ps is not None and n.running]
@@ -204,7 +207,8 @@ def measure(quick: bool, start_method: str, sizes: tuple[int, ...] | None = None
             refused[n] = str(too_many)
             continue
         row = one_size(n, start_method)
-        row["bare_loop"] = bare_loop(n, start_method)
+        if n <= BARE_LOOP_MAX:
+            row["bare_loop"] = bare_loop(n, start_method)
         rows.append(row)
     if not rows:
         raise ConfigError("; ".join(refused.values()))
@@ -213,14 +217,15 @@ def measure(quick: bool, start_method: str, sizes: tuple[int, ...] | None = None
     for row in rows:
         row["launch_vs_bare_start"] = ratio(row["launch_ms"]["median"], call)
         row["start_vs_bare_start"] = ratio(row["start_ms_per_node"], call)
-        row["start_vs_bare_loop"] = ratio(row["start_ms_per_node"],
-                                          row["bare_loop"]["ms_per_child"])
+        loop = row.get("bare_loop")
+        row["start_vs_bare_loop"] = (ratio(row["start_ms_per_node"], loop["ms_per_child"])
+                                     if loop else None)
         row["uss_vs_bare_child"] = ratio(row["memory"]["uss_mib"]["median"], bare["uss_mib"])
     result = {"rows": rows, "refused": refused, "limits": limits(largest),
               "start_method": start_method, "bare_child": bare,
               "start_slope": slope([(r["nodes"], r["start_ms_per_node"]) for r in rows]),
               "bare_loop_slope": slope([(r["nodes"], r["bare_loop"]["ms_per_child"])
-                                        for r in rows])}
+                                        for r in rows if "bare_loop" in r])}
     top = rows[-1]
     mem = top["memory"]
     result["estimate_max_nodes_by_memory"] = int(
@@ -252,7 +257,8 @@ def slope(points: list[tuple[int, float]]) -> float | None:
 def goal(result: dict) -> dict:
     rows = result["rows"]
     start = {str(r["nodes"]): r["start_vs_bare_start"] for r in rows}
-    against_loop = {str(r["nodes"]): r["start_vs_bare_loop"] for r in rows}
+    against_loop = {str(r["nodes"]): r["start_vs_bare_loop"] for r in rows
+                    if r["start_vs_bare_loop"] is not None}
     memory_ratio = {str(r["nodes"]): r["uss_vs_bare_child"] for r in rows}
     fds = {str(r["nodes"]): r["harness_fds_per_node"] for r in rows}
     largest = result["largest"]
