@@ -197,7 +197,7 @@ def _read_int(path: str) -> int | None:
 
 
 def measure(quick: bool, start_method: str, sizes: tuple[int, ...] | None = None) -> dict:
-    sizes = sizes or ((64, 128) if quick else SIZES)
+    sizes = sizes or ((32, 64) if quick else SIZES)
     bare = bare_child(start_method, 3 if quick else 8)
     rows, refused = [], {}
     for n in sizes:

@@ -112,7 +112,7 @@ def test_restart_follows_the_replacement_until_the_token_passes_it(quick):
 
 def test_scale_reports_memory_descriptors_and_the_limit(quick):
     section = quick[1]["sections"]["scale"]
-    assert [row["nodes"] for row in section["rows"]] == [64, 128]
+    assert [row["nodes"] for row in section["rows"]] == [32, 64]
     for row in section["rows"]:
         memory = row["memory"]
         assert 0 < memory["uss_mib"]["median"] <= memory["rss_mib"]["median"]
