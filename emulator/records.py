@@ -66,6 +66,11 @@ ELECTED_DROPPED = "elected_dropped"          # round, leader_id, reason
 ELECTED_STALE = "elected_stale"              # round, node_round
 ELECTION_COMPLETE = "election_complete"      # round, leader_id
 LEADER_CONFLICT = "leader_conflict"          # round, leader_id
+# The other election algorithms (emulator/protocol/elections/): their messages are
+# reported generically; ``candidate`` then carries ``sent`` when a start sends 2.
+ELECTION_SENT = "election_sent"              # round, message, side [, candidate_id, phase...]
+ELECTION_SWALLOWED = "election_swallowed"    # round, message [, candidate_id, phase...]
+ELECTION_DROPPED = "election_dropped"        # round, message, reason [, ...]
 
 # --- processes and faults (harness) -------------------------------------------------
 FAULT = "fault"                      # fault, target_pos, signal [, target_pid]
@@ -96,8 +101,9 @@ KINDS = frozenset(value for name, value in globals().items()
 # process's exit: a dead process holds nothing).
 TAKES = frozenset({TOKEN_RECEIVED, TOKEN_CREATED, TOKEN_INJECTED, TOKEN_RETURNED})
 RELEASES = frozenset({TOKEN_PASSED, TOKEN_DROPPED, TOKEN_FENCED})
-# The messages an election round costs, one record per message sent.
-ELECTION_SENDS = frozenset({CANDIDATE, CANDIDATE_FORWARDED, ELECTED})
+# The messages an election round costs, one record per message sent (a candidate
+# record stands for its ``sent`` field's count, 1 when absent).
+ELECTION_SENDS = frozenset({CANDIDATE, CANDIDATE_FORWARDED, ELECTED, ELECTION_SENT})
 
 
 # --- who held which token when ---------------------------------------------------------

@@ -491,7 +491,8 @@ class Cluster:
                         state_path=os.path.join(self.state_dir, f"node-{pos}.json"),
                         close_inherited_fds=close,
                         token_report_every=self.config.token_report_every,
-                        report_forwarding=self.config.report_forwarding)
+                        report_forwarding=self.config.report_forwarding,
+                        algorithm=self.config.algorithm)
         process = self.context.Process(target=node_main, name=f"ringemu-node-{pos}",
                                        args=(spec, node_end, left, right), daemon=True)
         collecting = gc.isenabled()

@@ -11,6 +11,8 @@ import resource
 import sys
 from dataclasses import dataclass
 
+from emulator.protocol.algorithms import ALGORITHMS, DEFAULT_ALGORITHM
+
 ARRANGEMENTS = ("random", "ascending", "descending")
 START_METHODS = ("fork", "forkserver", "spawn")
 DEFAULT_START_METHOD = "fork"  # correct here (see Cluster) and 10-25x cheaper to start
@@ -42,6 +44,8 @@ class RingConfig:
     # The silence detector's floor (harness/recovery/detector.py): never suspect a
     # loss sooner than this after the token's last reported receipt.
     detector_floor_ms: float = 20.0
+    # The election algorithm every node runs (emulator/protocol/algorithms.py).
+    algorithm: str = DEFAULT_ALGORITHM
 
     def __post_init__(self) -> None:
         check_ids(self.ids)
@@ -55,6 +59,7 @@ class RingConfig:
         if not 0 < self.detector_floor_ms <= MAX_DETECTOR_FLOOR_MS:
             raise ConfigError(f"detector floor {self.detector_floor_ms!r} ms is not allowed; "
                               f"need a number of ms in (0, {MAX_DETECTOR_FLOOR_MS:g}]")
+        check_algorithm(self.algorithm)
 
     @property
     def nodes(self) -> int:
@@ -72,6 +77,12 @@ def check_ids(ids: tuple[int, ...]) -> None:
         if node_id in seen:
             raise ConfigError(f"node ID {node_id} appears twice; IDs must be unique")
         seen.add(node_id)
+
+
+def check_algorithm(name: str) -> None:
+    if name not in ALGORITHMS:
+        raise ConfigError(f"algorithm {name!r} is unknown; choose one of "
+                          + ", ".join(ALGORITHMS))
 
 
 def check_start_method(method: str) -> None:

@@ -41,7 +41,8 @@ from dataclasses import dataclass
 from emulator.records import (
     Holding, Record, holdings,
     BYPASSED, CANDIDATE, CANDIDATE_DROPPED, CANDIDATE_FORWARDED, CANDIDATE_SWALLOWED,
-    ELECTED, ELECTION_COMPLETE, ELECTION_ROUND, ELECTION_START, FAULT, HYGIENE, LEADER,
+    ELECTED, ELECTION_COMPLETE, ELECTION_DROPPED, ELECTION_ROUND, ELECTION_SENT,
+    ELECTION_START, ELECTION_SWALLOWED, FAULT, HYGIENE, LEADER,
     LEADER_CONFLICT, NODE_EXITED, NODE_STARTED, RECOVERED, ROUND_ABANDONED, SNAPSHOT_PART,
     SNAPSHOT_RESULT, TOKEN_CREATED, TOKEN_FENCED, TOKEN_INJECTED,
     TOKEN_RECEIVED, TRIAL_END,
@@ -237,6 +238,7 @@ _FENCE_EVIDENCE = {
     ELECTION_START: "round", CANDIDATE: "round", CANDIDATE_FORWARDED: "round",
     CANDIDATE_SWALLOWED: "round", CANDIDATE_DROPPED: "round", LEADER: "round",
     ELECTED: "round", ELECTION_COMPLETE: "round", LEADER_CONFLICT: "round",
+    ELECTION_SENT: "round", ELECTION_SWALLOWED: "round", ELECTION_DROPPED: "round",
 }
 
 
@@ -309,6 +311,9 @@ def _tokens_at_trial_end(records: list[Record]) -> list[Violation]:
 # --- 5. termination --------------------------------------------------------------------
 
 
+_WHO = frozenset(("t_ns", "pos", "id", "pid", "kind"))  # who reported, not what
+
+
 def check_termination(records: list[Record], *, nodes: int) -> list[Violation]:
     violations = []
     end = _last(records, TRIAL_END)
@@ -332,6 +337,17 @@ def check_termination(records: list[Record], *, nodes: int) -> list[Violation]:
                 "termination", None,
                 f"candidate id {node_id} of round {round_} was forwarded {count} times "
                 f"on a ring of {nodes} nodes."))
+    # The other algorithms report each message they send (election_sent), named by
+    # its fields: on a healthy ring one message passes each node at most once.
+    sends = Counter(tuple(sorted((k, str(v)) for k, v in r.items() if k not in _WHO))
+                    for r in _of_kind(records, ELECTION_SENT))
+    for key, count in sorted(sends.items()):
+        if count > nodes:
+            what = ", ".join(f"{k} {v}" for k, v in key)
+            violations.append(Violation(
+                "termination", None,
+                f"the election message ({what}) was sent {count} times on a ring of "
+                f"{nodes} nodes."))
     announcements = Counter(r["round"] for r in _of_kind(records, ELECTED))
     for round_, count in sorted(announcements.items()):
         if count > nodes:

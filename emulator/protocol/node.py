@@ -14,9 +14,10 @@ from __future__ import annotations
 
 from emulator.records import ELECTION_STALE, ELECTION_START, LINK_DOWN, MESSAGE_LOST, REWIRED
 
-from .election import Elector, Status
+from .algorithms import DEFAULT_ALGORITHM, elector
+from .elections.base import Status
 from .messages import (
-    Candidate, DropToken, Elected, InjectToken, Input, Leave, LinkDown, LinkUp, Marker,
+    DropToken, ElectionMessage, InjectToken, Input, Leave, LinkDown, LinkUp, Marker,
     Output, ProtocolViolation, Received, Report, SendFailed, Side, StartElection,
     StartSnapshot, TimerFired, Token,
 )
@@ -26,11 +27,14 @@ from .token import HOLD_TIMER, TokenKeeper
 
 class NodeProtocol:
     def __init__(self, node_id: int, *, epoch: int = 0, hold_ns: int = 0,
-                 fencing: bool = True, announce: bool = True) -> None:
+                 fencing: bool = True, announce: bool = True,
+                 algorithm: str = DEFAULT_ALGORITHM) -> None:
         self.node_id = node_id
         self.token = TokenKeeper(epoch, hold_ns, fencing)
         self.snapshot = SnapshotRecorder()
-        self.election = Elector(node_id, announce)
+        # Any registered algorithm (emulator/protocol/algorithms.py); rounds, fencing
+        # and the announcement work the same for all.
+        self.election = elector(algorithm, node_id, announce)
 
     @property
     def epoch(self) -> int:
@@ -82,10 +86,9 @@ class NodeProtocol:
         if isinstance(message, Marker):
             return self.snapshot.on_marker(side, message.sid, self.token.held_epochs(),
                                            self.epoch)
-        if isinstance(message, Candidate):
-            return self._election_step(message.round, self.election.on_candidate, message)
-        if isinstance(message, Elected):
-            return self._election_step(message.round, self.election.on_elected, message)
+        if isinstance(message, ElectionMessage):
+            return self._election_step(
+                message.round, lambda m: self.election.on_message(side, m), message)
         raise ProtocolViolation(f"unknown message {message!r}")
 
     def _election_step(self, round_: int, step, argument) -> list[Output]:

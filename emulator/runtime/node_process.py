@@ -38,12 +38,13 @@ from multiprocessing import reduction
 from multiprocessing.connection import Connection
 
 from emulator.records import (
-    BAD_FRAME, CANDIDATE_FORWARDED, CANDIDATE_SWALLOWED, ELECTED, LINK_RETIRED,
+    BAD_FRAME, CANDIDATE_FORWARDED, CANDIDATE_SWALLOWED, ELECTED, ELECTION_DROPPED,
+    ELECTION_SENT, ELECTION_SWALLOWED, LINK_RETIRED,
     MARKER_RECEIVED, NODE_STARTED, NODE_STATS, NODE_STOPPING, TOKEN_PASSED, TOKEN_RECEIVED,
 )
 
 from ..protocol import (
-    Candidate, Elected, Leave, LinkDown, LinkUp, NodeProtocol, PersistEpoch, Received, Report,
+    ElectionMessage, Leave, LinkDown, LinkUp, NodeProtocol, PersistEpoch, Received, Report,
     Send, SendFailed, SetTimer, Side, StartElection, TimerFired,
 )
 from .codec import MAX_FRAME, BadFrame, decode, encode
@@ -54,7 +55,8 @@ _LINK_ERRORS = (EOFError, ConnectionResetError, BrokenPipeError)
 # Per-message steps of a snapshot or an election, which NodeSpec.report_forwarding
 # may silence.
 FORWARDING_REPORTS = frozenset((MARKER_RECEIVED, CANDIDATE_FORWARDED,
-                                CANDIDATE_SWALLOWED, ELECTED))
+                                CANDIDATE_SWALLOWED, ELECTED, ELECTION_SENT,
+                                ELECTION_SWALLOWED, ELECTION_DROPPED))
 
 
 def node_main(spec: NodeSpec, control: Connection, left: Connection | None,
@@ -126,7 +128,7 @@ class NodeRuntime:
         self.epoch_file = EpochFile(spec.state_path)
         self.protocol = NodeProtocol(spec.node_id, epoch=self.epoch_file.load(),
                                      hold_ns=spec.hold_ns, fencing=spec.fencing,
-                                     announce=spec.announce)
+                                     announce=spec.announce, algorithm=spec.algorithm)
         self.selector = selectors.DefaultSelector()
         self.links: dict[Side, Connection | None] = {Side.LEFT: None, Side.RIGHT: None}
         self.timers: dict[str, int] = {}
@@ -231,7 +233,7 @@ class NodeRuntime:
             self._emit(BAD_FRAME, {"side": side.value, "error": str(bad)})
             return
         self.received[type(message).__name__] += 1
-        if isinstance(message, (Candidate, Elected)):
+        if isinstance(message, ElectionMessage):
             self._feed_started_rounds(message.round)
         self._feed(Received(side, message))
 

@@ -58,6 +58,7 @@ class CampaignConfig:
                 "trials": self.trials, "seed": self.seed, "candidates": self.candidates,
                 "hold_ms": self.ring.hold_ns / 1e6, "fencing": self.ring.fencing,
                 "announce": self.ring.announce, "start_method": self.ring.start_method,
+                "algorithm": self.ring.algorithm,
                 "recovery_deadline_ms": self.recovery_deadline_ms}
 
 
@@ -106,6 +107,8 @@ def replay_command(config: CampaignConfig, scenario: str, seed: int) -> str:
         parts.append(f"--start-method {config.ring.start_method}")
     if config.ring.detector_floor_ms != 20.0:
         parts.append(f"--detector-floor-ms {config.ring.detector_floor_ms:g}")
+    if config.ring.algorithm != "cr":
+        parts.append(f"--algorithm {config.ring.algorithm}")
     return " ".join(parts)
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 
 from ..chaos.campaign import CampaignConfig, TrialResult, run_campaign, summary
@@ -10,7 +11,7 @@ from ..config import ConfigError, RingConfig
 from ..chaos.scenarios import SCENARIOS, Scenario
 from ..interrupts import Terminated, exit_status
 from .options import (
-    add_ring_options, candidates, integer, ring_config,
+    add_ring_options, algorithms, candidates, integer, ring_config,
 )
 from ..report import summary_table, trial_table
 from ..files import check_output_folder, check_output_path
@@ -30,11 +31,12 @@ def register(commands) -> None:
                        help="scenarios to run, or 'all' (default); see 'ringemu scenarios'")
     chaos.add_argument("--file", default=None, metavar="EXPERIMENT.json",
                        help="run the timed faults of an experiment file instead")
-    add_ring_options(chaos)
+    add_ring_options(chaos, all_algorithms=True)
     chaos.add_argument("--trials", type=integer("--trials", 1), default=3,
                        help="trials per scenario (default 3)")
     chaos.add_argument("--json", default=None, metavar="PATH",
-                       help="write config, every trial and the summary as JSON to PATH")
+                       help="write config, every trial and the summary as JSON to PATH "
+                            "(with --algorithm all: PATH-ALGORITHM.json, one per algorithm)")
     chaos.add_argument("--runs-dir", default="runs", metavar="DIR",
                        help="run store: traces and results per trial (default ./runs)")
     add_view_option(chaos, "the first failed trial (or, if none failed, the last trial)")
@@ -61,6 +63,8 @@ def chaos_command(args: argparse.Namespace) -> int:
                             fencing=args.fencing, announce=args.announce,
                             start_method=args.start_method,
                             detector_floor_ms=args.detector_floor_ms)
+        if args.algorithm != "all":
+            config = dataclasses.replace(config, algorithm=args.algorithm)
         seed = experiment.seed
     else:
         names = list(SCENARIOS) if args.scenario == ["all"] else args.scenario
@@ -76,13 +80,36 @@ def chaos_command(args: argparse.Namespace) -> int:
                 raise ConfigError(f"--nodes {config.nodes} is too small for scenario "
                                   f"{scenario.name!r}; it needs at least {scenario.min_nodes}")
     if args.json is not None:
-        check_output_path(args.json, "--json")
+        for name in (algorithms(args) if args.algorithm == "all" else [None]):
+            check_output_path(args.json if name is None else _per_algorithm(args.json, name),
+                              "--json")
     check_output_folder(args.runs_dir, "--runs-dir")
     check_view(args)
-    return run_chaos(scenarios, config, trials=args.trials, seed=seed,
-                     arrangement=args.arrangement,
-                     candidates=candidates(args, config.nodes),
-                     runs_dir=args.runs_dir, json_path=args.json, view_path=args.view)
+    if args.algorithm != "all":
+        return run_chaos(scenarios, config, trials=args.trials, seed=seed,
+                         arrangement=args.arrangement,
+                         candidates=candidates(args, config.nodes),
+                         runs_dir=args.runs_dir, json_path=args.json, view_path=args.view)
+    # Every scenario once per algorithm: the same rings, the same faults, the same seeds.
+    status = 0
+    for name in algorithms(args):
+        print(f"\n=== election algorithm: {name} ===")
+        sys.stdout.flush()
+        json_path = None if args.json is None else _per_algorithm(args.json, name)
+        outcome = run_chaos(scenarios, dataclasses.replace(config, algorithm=name),
+                            trials=args.trials, seed=seed, arrangement=args.arrangement,
+                            candidates=candidates(args, config.nodes),
+                            runs_dir=args.runs_dir, json_path=json_path)
+        if outcome not in (0, EXIT_VIOLATION):
+            return outcome  # interrupted: stop here
+        status = status or outcome
+    return status
+
+
+def _per_algorithm(path: str, algorithm: str) -> str:
+    """results.json -> results-hs.json"""
+    root, ext = path.rsplit(".", 1) if "." in path.rsplit("/", 1)[-1] else (path, "")
+    return f"{root}-{algorithm}" + (f".{ext}" if ext else "")
 
 
 def run_chaos(scenarios: list[Scenario], ring: RingConfig, *, trials: int, seed: int,
@@ -93,7 +120,8 @@ def run_chaos(scenarios: list[Scenario], ring: RingConfig, *, trials: int, seed:
                             runs_dir=runs_dir)
     sys.stderr.write(f"ringemu chaos: {len(scenarios)} scenario(s) x {trials} trial(s), "
                      f"{ring.nodes} nodes, seed {seed}, fencing "
-                     f"{'on' if ring.fencing else 'off'}; run store {runs_dir}/\n")
+                     f"{'on' if ring.fencing else 'off'}, election {ring.algorithm}; "
+                     f"run store {runs_dir}/\n")
     results: list[TrialResult] = []
     status = 0
     try:

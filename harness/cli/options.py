@@ -8,6 +8,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from emulator.protocol.algorithms import ALGORITHMS, DEFAULT_ALGORITHM
+
 from ..config import (
     ARRANGEMENTS, DEFAULT_START_METHOD, START_METHODS, ConfigError, RingConfig, arrange_ids,
     ensure_descriptor_budget, parse_ids,
@@ -55,14 +57,42 @@ def non_negative(name: str):
     return parse
 
 
+def algorithm_option(parser: argparse.ArgumentParser, *, allow_all: bool,
+                     default: str = DEFAULT_ALGORITHM) -> None:
+    """``--algorithm``: one registered election algorithm, or (where a command runs
+    several) ``all``."""
+    names = list(ALGORITHMS) + (["all"] if allow_all else [])
+
+    def parse(text: str) -> str:
+        if text == "all" and not allow_all:
+            raise argparse.ArgumentTypeError(
+                "'all' runs each algorithm in turn, which only chaos, check and bench do; "
+                f"choose one of {', '.join(names)}")
+        if text not in names:
+            raise argparse.ArgumentTypeError(
+                f"algorithm {text!r} is unknown; choose one of {', '.join(names)}")
+        return text
+    parser.add_argument("--algorithm", type=parse, default=default, metavar="|".join(names),
+                        help="the election algorithm every node runs: Chang–Roberts "
+                             "(the article's), LeLann, Hirschberg–Sinclair, Franklin, "
+                             f"Peterson/DKR (default {default})"
+                             + ("; all: each in turn" if allow_all else ""))
+
+
+def algorithms(args: argparse.Namespace) -> list[str]:
+    """--algorithm as a list: every registered one for 'all'."""
+    return list(ALGORITHMS) if args.algorithm == "all" else [args.algorithm]
+
+
 def _candidates(text: str) -> int:
     if text == "all":
         return 0  # resolved to N once N is known
     return integer("--candidates", 1)(text)
 
 
-def add_ring_options(parser: argparse.ArgumentParser) -> None:
-    """The options that describe a ring, shared by every command that makes one."""
+def add_ring_options(parser: argparse.ArgumentParser, *, all_algorithms: bool = False) -> None:
+    """The options that describe a ring, shared by every command that makes one
+    (``all_algorithms``: the command runs each algorithm in turn for ``--algorithm all``)."""
     parser.add_argument("--nodes", type=integer("--nodes", 2), default=None, metavar="N",
                         help="number of nodes (default 8, or the length of --ids)")
     ids = parser.add_mutually_exclusive_group()
@@ -93,6 +123,7 @@ def add_ring_options(parser: argparse.ArgumentParser) -> None:
                         help="never suspect a lost token sooner than MS after its last "
                              "reported receipt; above the floor the timeout adapts to the "
                              "gaps between receipts (mean + 8 sigma; default 20)")
+    algorithm_option(parser, allow_all=all_algorithms)
 
 
 def ring_config(args: argparse.Namespace) -> RingConfig:
@@ -106,9 +137,11 @@ def ring_config(args: argparse.Namespace) -> RingConfig:
         ensure_descriptor_budget(args.nodes or 8)  # before building a huge permutation
         ids = arrange_ids(args.nodes or 8, args.arrangement, args.seed)
     ensure_descriptor_budget(len(ids))
+    # 'all' is resolved by the commands that allow it (algorithms()); cr stands in.
+    algorithm = DEFAULT_ALGORITHM if args.algorithm == "all" else args.algorithm
     return RingConfig(ids=ids, hold_ns=int(args.hold_ms * 1e6), fencing=args.fencing,
                       announce=args.announce, start_method=args.start_method,
-                      detector_floor_ms=args.detector_floor_ms)
+                      detector_floor_ms=args.detector_floor_ms, algorithm=algorithm)
 
 
 def candidates(args: argparse.Namespace, nodes: int) -> int | None:

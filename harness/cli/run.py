@@ -43,7 +43,7 @@ def run_ring(config: RingConfig, *, duration_s: float, seed: int,
     sys.stderr.write(f"ringemu: {config.nodes} nodes, ids {list(config.ids)}, hold "
                      f"{config.hold_ns / 1e6:g} ms, start method {config.start_method}, "
                      f"fencing {'on' if config.fencing else 'off'}, announcement "
-                     f"{'on' if config.announce else 'off'}\n")
+                     f"{'on' if config.announce else 'off'}, election {config.algorithm}\n")
     status = 0
     ring = Ring(config, seed=seed, candidates=candidates, trace_path=trace_path,
                 narrate=True)

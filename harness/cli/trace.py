@@ -128,7 +128,8 @@ def trace_command(args: argparse.Namespace) -> int:
     check_output_path(trace_path, "--trace")
     check_view(args)
     sys.stderr.write(f"ringemu trace: {scenario.name}, seed {args.seed}, {ring.nodes} nodes, "
-                     f"ids {list(ring.ids)}, fencing {'on' if ring.fencing else 'off'}"
+                     f"ids {list(ring.ids)}, fencing {'on' if ring.fencing else 'off'}, "
+                     f"election {ring.algorithm}"
                      + (", deaths HIDDEN (inherited descriptors left open)"
                         if args.hidden_death else "") + "\n")
     outcome = run_trial(ring, scenario, seed=args.seed,

@@ -18,10 +18,11 @@ import textwrap
 import time
 from typing import Callable, TextIO
 
+from emulator.protocol.algorithms import TITLES
 from emulator.records import (
     Record,
     BYPASSED, CANDIDATE, CANDIDATE_FORWARDED, CANDIDATE_SWALLOWED, ELECTED, ELECTION_ROUND,
-    FAULT, LEADER, LINK_DOWN, NODE_EXITED, NODE_STARTED, RESTARTED, SNAPSHOT_PART,
+    ELECTION_SENT, FAULT, LEADER, LINK_DOWN, NODE_EXITED, NODE_STARTED, RESTARTED, SNAPSHOT_PART,
     SNAPSHOT_RESULT, SNAPSHOT_STARTED, TOKEN_BLOCKED, TOKEN_CREATED, TOKEN_FENCED,
     TOKEN_RECEIVED,
 )
@@ -194,9 +195,18 @@ class Demo:
         names = ", ".join(self.node(p) for p in round_["candidate_pos"])
         self.say(f"The harness starts election round {number} at arbitrary nodes: {names}. "
                  f"{len(candidates)} of them become candidates and send their own ID to the "
-                 "right.")
+                 + ("right." if self.config.algorithm in ("cr", "lelann", "peterson")
+                    else "right and to the left."))
 
     def tell_ids_travelling(self, records: list[Record], number: int) -> None:
+        if self.config.algorithm != "cr":
+            # The story below is Chang–Roberts'; the others' messages are counted.
+            sent = sum(r["kind"] == ELECTION_SENT and r["round"] == number for r in records)
+            self.say(f"This ring runs the {TITLES[self.config.algorithm]} election "
+                     f"(--algorithm {self.config.algorithm}): its nodes passed {sent} "
+                     "messages on after the candidates' first ones (the diagram draws "
+                     "only Chang–Roberts' election messages).", 1.2)
+            return
         moves = [r for r in records if r["kind"] in (CANDIDATE_FORWARDED,
                                                      CANDIDATE_SWALLOWED)
                  and r["round"] == number]
