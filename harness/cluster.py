@@ -5,14 +5,25 @@ pair); a node learns that its neighbour died only when the *last* descriptor
 of the neighbour's end closes, so every end has exactly one owner: the node it
 was made for. The harness creates each pair, hands the ends out and closes its
 own copies at once. Under ``fork`` a child inherits every descriptor the harness
-holds at that instant, so the child is given that list and closes it first
-thing; with that, ``fork`` is as correct as ``spawn`` and ``forkserver`` and
-the cheapest to start, hence the default.
+holds at that instant, so the child closes all but its own first thing; with
+that, ``fork`` is as correct as ``spawn`` and ``forkserver`` and the cheapest to
+start, hence the default.
+
+Starting costs the same per node at any N (measured up to 4096 nodes, BENCHMARKS.md
+section 5): links are made as the nodes are launched, so at most two ends wait
+to be handed out; nothing per launch walks every node (the child closes what it
+inherited with a few ``close_range`` calls, and the nodes are not left in
+multiprocessing's list of children, which ``Process.start()`` polls one
+``waitpid`` each); and the harness keeps three descriptors per running node (its
+control end and multiprocessing's sentinel pair), opening a pidfd only for the
+moment it signals or reaps.
 
 Signals go through psutil, after checking that the pid still belongs to the
 process we started (psutil compares creation times, so a recycled pid is never
 touched). Reaping is ``Process.join()`` only: psutil's ``wait()`` would reap
-behind multiprocessing's back and leave ``exitcode`` at None.
+behind multiprocessing's back and leave ``exitcode`` at None. Only the cluster
+reaps its nodes (multiprocessing does not know them as children), so an unreaped
+node's pid is its own and a pidfd opened on it names it.
 
 A restarted node gets a new process, fresh pipes to both live neighbours and the
 same position, ID and state file; the neighbours' new ends travel to them over
@@ -25,9 +36,11 @@ gone, a dead neighbour) are events in the history, never exceptions.
 """
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 import re
+import select
 import selectors
 import shutil
 import signal
@@ -41,7 +54,7 @@ from typing import Callable
 import psutil
 
 from emulator.protocol import Side
-from emulator.runtime.control import NodeSpec, Rewire, Shutdown
+from emulator.runtime.control import NodeSpec, Rewire, Shutdown, unpack_events
 from emulator.runtime.link_shim import CutLink, LinkFault, SetLinkFault
 from emulator.runtime.node_process import node_main
 
@@ -57,7 +70,15 @@ Record = dict
 _GONE = (EOFError, ConnectionResetError, BrokenPipeError)
 READY_TIMEOUT_S = 30.0
 POLL_PASSES = 64
+# After a poll that read something, the next one first lets events gather this long:
+# while the harness sleeps on a timer rather than in epoll, a node's write wakes
+# nobody, so a busy ring costs one harness wake-up per window instead of one per
+# event. It bounds how late the harness sees an event (well under a millisecond);
+# the first event after a quiet spell is seen at once.
+GATHER_S = 0.0002
 READY_PER_NODE_S = 0.2
+STOP_GRACE_S = 2.0
+STOP_GRACE_PER_NODE_S = 0.001
 WAIT_SLICE_S = 0.01
 
 
@@ -71,16 +92,33 @@ class NodeHandle:
     node_id: int
     process: multiprocessing.process.BaseProcess | None = None
     control: Connection | None = None
-    ps: psutil.Process | None = None
+    _ps: psutil.Process | None = field(default=None, repr=False)
     incarnation: int = 0
     suspended: bool = False
     bypassed: bool = False
     exitcodes: list[int] = field(default_factory=list)
     pid: int | None = None  # kept here: a closed Process object no longer tells it
     ready: bool = False     # this incarnation reported node_started: it reads its links
-    pidfd: int | None = None  # Linux: a descriptor naming this very process
+    launch_ns: int = 0      # how long the harness took to launch this incarnation
+    # Held only under forkserver, whose server (not the cluster) reaps the node: a
+    # pidfd opened at launch names it even once its pid is free. Otherwise the node
+    # is our unreaped child and a pidfd is opened when needed (see _signal).
+    pidfd: int | None = None
     killed_by_harness: bool = False  # SIGKILLed by the harness itself (stop, restart)
     stopped_ns: int | None = None  # when the harness stopped it (SIGSTOP), if it did
+
+    @property
+    def ps(self) -> psutil.Process | None:
+        """psutil's handle (pid + creation time), made on first use: until the cluster
+        reaps the node its pid is its own, so later is as safe as at launch, and a
+        launch spares reading /proc."""
+        if self._ps is None and self.running and self.pid is not None:
+            self._ps = psutil.Process(self.pid)
+        return self._ps
+
+    @ps.setter
+    def ps(self, handle: psutil.Process | None) -> None:
+        self._ps = handle
 
     @property
     def running(self) -> bool:
@@ -95,6 +133,9 @@ class Cluster:
     # so siblings keep each other's pipe ends and a killed node's death is hidden
     # from its neighbours (no EOF). Default True; spawn and forkserver ignore it.
     close_inherited_fds = True
+    # How long a poll lets events gather after one that read something (GATHER_S);
+    # 0 reads each event as soon as it arrives (benchmarks compare the two).
+    gather_s = GATHER_S
 
     def __init__(self, config: RingConfig, sink: Callable[[Record], None] | None = None,
                  state_dir: str | None = None) -> None:
@@ -105,7 +146,8 @@ class Cluster:
         self._own_state_dir = state_dir is None
         self.state_dir = state_dir or _make_state_dir()
         self.selector = selectors.DefaultSelector()
-        self._pending_ends: list[Connection] = []  # made but not yet handed out
+        self._pending_ends: set[Connection] = set()  # made but not yet handed out
+        self._gather_until = 0.0  # see GATHER_S
         self.link_faults: dict[tuple[int, Side], tuple[LinkFault, int]] = {}  # (pos, side)
         self.cuts: set[tuple[int, int]] = set()  # (left pos, right pos) links cut both ways
 
@@ -124,29 +166,57 @@ class Cluster:
         n = len(self.nodes)
         ensure_descriptor_budget(n)
         try:
-            links = [self.context.Pipe(duplex=True) for _ in range(n)]
-            self._pending_ends = [end for pair in links for end in pair]
-            # links[p] joins p's right end (links[p][0]) to p+1's left end (links[p][1]).
-            for pos in range(n):
-                self._launch(pos, left=links[pos - 1][1], right=links[pos][0])
+            for pos, (left, right) in enumerate(self._ring_links(n)):
+                self._launch(pos, left=left, right=right)
             self._await_ready(range(n))
         except BaseException:
             self.stop()
             raise
+
+    def _ring_links(self, n: int):
+        """(left, right) ends for positions 0..n-1. Each link is made just before the
+        first of its two nodes is launched, so at most two ends wait in the harness
+        (and in a fork child). Lessons (``close_inherited_fds`` False) make every
+        link first, as a first attempt would: then every child inherits later
+        nodes' ends, which is the hidden death they show."""
+        def link() -> tuple[Connection, Connection]:
+            pair = self.context.Pipe(duplex=True)
+            self._pending_ends.update(pair)
+            return pair
+
+        made = [link() for _ in range(n)] if not self.close_inherited_fds else []
+        # Link p joins p's right end (pair[0]) to p+1's left end (pair[1]).
+        wrap = made[n - 1] if made else link()
+        left = wrap[1]
+        for pos in range(n):
+            pair = wrap if pos == n - 1 else (made[pos] if made else link())
+            yield left, pair[0]
+            left = pair[1]
 
     def _await_ready(self, positions) -> None:
         # Under spawn or forkserver a child imports for a good while before it reads
         # anything; a snapshot sent then would time out and the node look mute.
         positions = list(positions)
         timeout_s = max(READY_TIMEOUT_S, READY_PER_NODE_S * len(positions))
-        if not self.wait_until(lambda: all(self.nodes[p].ready or not self.nodes[p].running
-                                           for p in positions), timeout_s):
+        checked = 0  # positions before this one are ready (or gone): never rescanned
+
+        def all_ready() -> bool:
+            nonlocal checked
+            while checked < len(positions) and (self.nodes[positions[checked]].ready
+                                                 or not self.nodes[positions[checked]].running):
+                checked += 1
+            return checked == len(positions)
+
+        if not self.wait_until(all_ready, timeout_s):
             late = [p for p in positions if not self.nodes[p].ready]
             raise ClusterError(f"nodes {late} did not start within {timeout_s:.0f} s")
 
-    def stop(self, grace_s: float = 2.0) -> None:
-        """Ask every node to exit, kill the ones that will not, reap all of them.
-        Ctrl-C and SIGTERM wait until this is done."""
+    def stop(self, grace_s: float | None = None) -> None:
+        """Ask every node to exit, kill the ones that will not (after ``grace_s``; by
+        default 2 s plus 1 ms per node: thousands of exits queue on two cores), reap
+        all of them. Ctrl-C and SIGTERM wait until this is done."""
+        if grace_s is None:
+            grace_s = STOP_GRACE_S + STOP_GRACE_PER_NODE_S * len(self.nodes)
         with deferred_interrupts():
             self._stop(grace_s)
 
@@ -170,7 +240,7 @@ class Cluster:
             self.poll(0.05)
         for end in self._pending_ends:
             end.close()
-        self._pending_ends = []
+        self._pending_ends = set()
         self.selector.close()  # a stopped cluster stays stopped
         if self._own_state_dir:
             shutil.rmtree(self.state_dir, ignore_errors=True)
@@ -180,10 +250,15 @@ class Cluster:
     def poll(self, timeout: float) -> int:
         """Read whatever nodes reported within ``timeout`` seconds; return how many.
 
-        One message per ready connection per pass, then another pass without
-        waiting (the selector is level-triggered), a bounded number of times:
-        ``Connection.poll(0)`` per message would build a selector each time."""
+        One message (a node's events of one loop pass) per ready connection per
+        pass, then another pass without waiting (the selector is level-triggered),
+        a bounded number of times: ``Connection.poll(0)`` per message would build a
+        selector each time."""
         count = 0
+        gather = self._gather_until - time.monotonic()
+        if gather > 0:
+            time.sleep(min(gather, timeout))
+            timeout = max(0.0, timeout - gather)
         ready = self.selector.select(timeout)
         for _pass in range(POLL_PASSES):
             if not ready:
@@ -194,15 +269,17 @@ class Cluster:
                 if node.control is not conn:
                     continue  # reaped earlier in this pass
                 try:
-                    t_ns, kind, fields = conn.recv()
+                    events = unpack_events(conn.recv_bytes())
                 except _GONE:
                     self._reap(node)
                     continue
-                if kind == NODE_STARTED:
-                    node.ready = True
-                self._record(node, kind, fields, t_ns)
-                count += 1
+                for t_ns, kind, fields in events:
+                    if kind == NODE_STARTED:
+                        node.ready = True
+                    self._record(node, kind, fields, t_ns)
+                count += len(events)
             ready = self.selector.select(0)
+        self._gather_until = time.monotonic() + self.gather_s if count else 0.0
         return count
 
     def wait_until(self, done: Callable[[], bool], timeout_s: float) -> bool:
@@ -273,10 +350,12 @@ class Cluster:
 
     def _signal(self, node: NodeHandle, signum: int, fault: bool = True) -> bool:
         """Signal the node's process, and only it. Three locks, outermost first:
-        a reaped node is never signalled (until it is reaped its pid cannot be
-        reused); psutil's identity check (pid and creation time) must pass; and
-        the signal goes through a pidfd, which names the process itself, not a
-        number: creation times have a 10 ms resolution, a pidfd has none."""
+        a reaped node is never signalled (until the cluster reaps it, and nothing
+        else does, its pid cannot be reused); psutil's identity check (pid and
+        creation time) must pass; and the signal goes through a pidfd, which names
+        the process itself, not a number: creation times have a 10 ms resolution,
+        a pidfd has none. The pidfd is opened here, on the unreaped pid, and closed
+        at once: one descriptor less per node for the whole run."""
         if not node.running or node.ps is None:
             return False
         try:
@@ -287,10 +366,15 @@ class Cluster:
                                              "target_pos": node.pos, "signal": int(signum)})
             elif signum == signal.SIGKILL:
                 node.killed_by_harness = True  # its exit is the harness's doing
-            if node.pidfd is not None:
-                signal.pidfd_send_signal(node.pidfd, signum)
-            else:
+            pidfd = node.pidfd if node.pidfd is not None else _open_pidfd(node.pid)
+            if pidfd is None:
                 node.ps.send_signal(signum)
+                return True
+            try:
+                signal.pidfd_send_signal(pidfd, signum)
+            finally:
+                if pidfd != node.pidfd:
+                    os.close(pidfd)
         except (psutil.NoSuchProcess, ProcessLookupError):
             return False
         return True
@@ -454,7 +538,7 @@ class Cluster:
         if not self._hand_over(neighbour, neighbour_side, theirs):
             ours.close()  # the neighbour is down too: it will wire itself when restarted
             return None
-        self._pending_ends.append(ours)
+        self._pending_ends.add(ours)
         return ours
 
     def _hand_over(self, pos: int, side: Side, end: Connection) -> bool:
@@ -494,40 +578,45 @@ class Cluster:
     def _launch_now(self, pos: int, left: Connection | None,
                     right: Connection | None) -> None:
         node = self.nodes[pos]
+        began = time.perf_counter_ns()
         harness_end, node_end = self.context.Pipe(duplex=True)
         own = {c for c in (left, right, node_end) if c is not None}
-        inherited: tuple[int, ...] = ()
-        if self.config.start_method == "fork" and self.close_inherited_fds:
-            held = [n.control for n in self.nodes if n.control is not None]
-            held += self._pending_ends + [harness_end]
-            inherited = tuple(c.fileno() for c in held if c not in own)
-            inherited += tuple(n.pidfd for n in self.nodes if n.pidfd is not None)
+        close = self.config.start_method == "fork" and self.close_inherited_fds
         spec = NodeSpec(pos=pos, node_id=node.node_id, hold_ns=self.config.hold_ns,
                         fencing=self.config.fencing, announce=self.config.announce,
                         state_path=os.path.join(self.state_dir, f"node-{pos}.json"),
-                        inherited_fds=inherited,
+                        close_inherited_fds=close,
                         token_report_every=self.config.token_report_every,
                         report_forwarding=self.config.report_forwarding,
                         algorithm=self.config.algorithm)
         process = self.context.Process(target=node_main, name=f"ringemu-node-{pos}",
                                        args=(spec, node_end, left, right), daemon=True)
+        collecting = gc.isenabled()
+        gc.disable()  # no collection in the child before it freezes what it inherited
         try:
             process.start()
         finally:
+            if collecting:
+                gc.enable()
             for conn in own:
                 conn.close()
-                if conn in self._pending_ends:
-                    self._pending_ends.remove(conn)
+                self._pending_ends.discard(conn)
+        # The cluster alone reaps its nodes: left in multiprocessing's list of
+        # children, every later Process.start() would poll each (O(N) per launch)
+        # and could reap one behind our back, freeing its pid for reuse.
+        multiprocessing.process._children.discard(process)
         node.process = process
         node.control = harness_end
         node.pid = process.pid
-        node.ps = psutil.Process(process.pid)
-        node.pidfd = _open_pidfd(process.pid)
+        node.ps = None  # made when first needed (NodeHandle.ps)
+        if self.config.start_method == "forkserver":
+            node.pidfd = _open_pidfd(process.pid)
         node.incarnation += 1
         node.suspended = False
         node.ready = False
         node.killed_by_harness = False
         self.selector.register(harness_end, selectors.EVENT_READ, node)
+        node.launch_ns = time.perf_counter_ns() - began
         for (faulty, side), (fault, seed) in self.link_faults.items():
             if faulty == pos:  # the network's fault, not the process's: it stays
                 self._send(node, SetLinkFault(side, fault, seed))
@@ -542,11 +631,10 @@ class Cluster:
         node.control.close()
         node.control = None
         process = node.process
-        process.join(5.0)
-        if process.exitcode is None:  # closed its control but lingers: make sure
+        if not _exits_within(node, 5.0):  # closed its control but lingers: make sure
             node.killed_by_harness = True
             node.ps.kill()
-            process.join()
+        process.join()
         exitcode = process.exitcode
         process.close()  # its sentinel pipe: two descriptors per incarnation otherwise
         if node.pidfd is not None:
@@ -594,6 +682,21 @@ def _open_pidfd(pid: int) -> int | None:
         return os.pidfd_open(pid)
     except OSError:  # an old kernel, or the child already gone: psutil still guards
         return None
+
+
+def _exits_within(node: NodeHandle, timeout_s: float) -> bool:
+    """Wait, without reaping, until the node's process has ended. A fork node
+    closes multiprocessing's sentinel pipe with its other inherited descriptors,
+    so a pidfd is what becomes readable when it ends."""
+    pidfd = node.pidfd if node.pidfd is not None else _open_pidfd(node.pid)
+    if pidfd is None:  # no pidfd here (Linux < 5.3): the sentinel, kept unless fork
+        node.process.join(timeout_s)
+        return node.process.exitcode is not None
+    try:
+        return bool(select.select([pidfd], [], [], timeout_s)[0])
+    finally:
+        if pidfd != node.pidfd:
+            os.close(pidfd)
 
 
 def _make_state_dir() -> str:

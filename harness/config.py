@@ -8,6 +8,7 @@ from __future__ import annotations
 import multiprocessing
 import random
 import resource
+import sys
 from dataclasses import dataclass
 
 import psutil
@@ -20,9 +21,10 @@ START_METHODS = ("fork", "forkserver", "spawn")
 DEFAULT_START_METHOD = "fork"  # correct here (see Cluster) and 10-25x cheaper to start
 
 
-# The harness's descriptors at the peak of starting a ring: both ends of every link
-# until they are handed out, each node's control pipe, its Process sentinels, its pidfd.
-DESCRIPTORS_PER_NODE = 7
+# The harness's descriptors per running node: its control end and multiprocessing's
+# sentinel pair (links are made as nodes launch, so at most two ends wait; a pidfd is
+# opened only while signalling or reaping; forkserver keeps one more, see Cluster).
+DESCRIPTORS_PER_NODE = 3
 MAX_DETECTOR_FLOOR_MS = 60_000.0
 DESCRIPTORS_BASE = 64
 # Memory only a node holds (USS), measured at 2848 nodes (BENCHMARKS.md, scale): 5.9 MiB.
@@ -183,21 +185,34 @@ def _pid_max() -> int | None:
         return None
 
 
+def descriptors_needed(nodes: int) -> int:
+    return DESCRIPTORS_PER_NODE * nodes + DESCRIPTORS_BASE
+
+
+def max_nodes_by_descriptors(limit: int) -> int:
+    return (limit - DESCRIPTORS_BASE) // DESCRIPTORS_PER_NODE
+
+
 def ensure_descriptor_budget(nodes: int) -> None:
-    """Raise the soft descriptor limit if the ring needs it; ConfigError if the hard
-    limit cannot take it (with how to raise it)."""
-    needed = DESCRIPTORS_PER_NODE * nodes + DESCRIPTORS_BASE
+    """Raise the soft descriptor limit to the hard one if the ring needs more than
+    the soft limit, and say so on stderr; ConfigError if even the hard limit cannot
+    take it (with the command that raises it)."""
+    needed = descriptors_needed(nodes)
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft == resource.RLIM_INFINITY or needed <= soft:
         return
     if hard == resource.RLIM_INFINITY or needed <= hard:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (needed, hard))
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+        sys.stderr.write(f"ringemu: {nodes} nodes need about {needed} file descriptors; "
+                         f"raised this process's soft limit from {soft} to the hard "
+                         f"limit {hard}\n")
         return
     if nodes > 100 * hard:  # not a limit to raise: a number too large for any machine
         raise ConfigError(f"--nodes {shown(nodes)} is far more than this machine can run "
                           f"(the descriptor limit allows at most "
                           f"{(hard - DESCRIPTORS_BASE) // DESCRIPTORS_PER_NODE} nodes)")
     raise ConfigError(f"--nodes {nodes} needs about {needed} file descriptors but the hard "
-                      f"limit is {hard}; raise it (as root: ulimit -Hn {needed}; or "
-                      "'nofile' in /etc/security/limits.conf) or use at most "
-                      f"{(hard - DESCRIPTORS_BASE) // DESCRIPTORS_PER_NODE} nodes")
+                      f"limit is {hard}; raise it (as root, in the shell that runs "
+                      f"ringemu: ulimit -n {needed}; for good: 'nofile' in "
+                      "/etc/security/limits.conf) or use at most "
+                      f"{max_nodes_by_descriptors(hard)} nodes")

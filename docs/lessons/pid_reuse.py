@@ -6,8 +6,9 @@ Run from the repository root:
 A ring of 4 bootstraps; node 2 is SIGKILLed and reaped. Then the kernel is asked
 (as root, through /proc/sys/kernel/ns_last_pid) to give node 2's old pid to a
 stranger, a `sleep` process. Killing "node 2" by number would now kill the
-stranger. ringemu keeps a psutil.Process (pid + creation time) and a pidfd for
-each node, and neither lets the old identity reach the new process. Then the
+stranger. ringemu checks a psutil.Process (pid + creation time) and signals
+through a pidfd opened on the node while it is unreaped (only the cluster reaps
+its nodes), and neither lets the old identity reach the new process. Then the
 supervisor's way: restart node 2, which gets a new pid.
 """
 from __future__ import annotations

@@ -3,11 +3,13 @@
 Harness -> node: a protocol command (StartSnapshot, StartElection, DropToken,
 InjectToken) or one of the runtime commands below. Node -> harness: events, as
 ``(t_ns, kind, fields)`` tuples stamped with ``time.monotonic_ns()``, one clock
-shared by every process on the machine. The control connection is the harness's
-own pipe, so it carries pickles; ring links never do.
+shared by every process on the machine, in batches (``pack_events``: all the
+events of one pass of the node's loop, in order, as one message). The control
+connection is the harness's own pipe, so it carries pickles; ring links never do.
 """
 from __future__ import annotations
 
+import pickle
 from dataclasses import dataclass
 
 from ..protocol.messages import Side
@@ -23,9 +25,10 @@ class NodeSpec:
     fencing: bool
     announce: bool
     state_path: str
-    # Under fork a child inherits every descriptor the harness holds; these are the
-    # other nodes' pipe ends, closed first thing so that no death is hidden.
-    inherited_fds: tuple[int, ...] = ()
+    # Under fork a child inherits every descriptor the harness holds (the other
+    # nodes' pipe ends among them): True closes all but its own first thing, so
+    # that no death is hidden.
+    close_inherited_fds: bool = False
     # Report token_received only for hops that are multiples of this, and token_passed
     # only for the pass of such a token (so holders still balance). 1 (the default)
     # reports every hop, as the checker needs; benchmarks raise it to keep the
@@ -68,3 +71,12 @@ class Shutdown:
 
 
 Event = tuple  # (t_ns, kind, fields)
+
+
+def pack_events(events: list[Event]) -> bytes:
+    """Events of one loop pass, oldest first, as one control message."""
+    return pickle.dumps(events, pickle.HIGHEST_PROTOCOL)
+
+
+def unpack_events(message: bytes) -> list[Event]:
+    return pickle.loads(message)

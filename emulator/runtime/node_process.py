@@ -7,6 +7,12 @@ fires due timers, decodes frames, feeds the ``NodeProtocol`` and carries out
 its outputs, and reports every event to the harness stamped with
 ``time.monotonic_ns()``.
 
+Events are batched: a loop pass collects them and writes them as one message
+(``control.pack_events``) before it next waits, and before any ring send, so an
+event the protocol reports before a send is on the control pipe before the
+message leaves. One write and one wake-up of the harness per pass instead of per
+event, with every event's order and stamp unchanged.
+
 Failure is expected here and becomes events: EOF or a reset on a link is
 ``link_down``; a frame that does not decode is ``bad_frame`` and is dropped; a
 failed send is ``link_down`` plus ``message_lost``. EOF on the control
@@ -17,9 +23,11 @@ which is exactly what SIGKILL does not allow.
 from __future__ import annotations
 
 import ctypes
+import gc
 import heapq
 import itertools
 import os
+import resource
 import selectors
 import signal
 import socket
@@ -41,7 +49,7 @@ from ..protocol import (
     Send, SendFailed, SetTimer, Side, StartElection, TimerFired,
 )
 from .codec import MAX_FRAME, BadFrame, decode, encode
-from .control import NodeSpec, Rewire, Scheduled, Shutdown
+from .control import NodeSpec, Rewire, Scheduled, Shutdown, pack_events
 from .link_shim import CutLink, LinkShims, SetLinkFault
 from .state_file import EpochFile
 
@@ -56,11 +64,14 @@ FORWARDING_REPORTS = frozenset((MARKER_RECEIVED, CANDIDATE_FORWARDED,
 def node_main(spec: NodeSpec, control: Connection, left: Connection | None,
               right: Connection | None) -> None:
     """Entry point of a node process (the ``multiprocessing.Process`` target)."""
-    for fd in spec.inherited_fds:
-        try:
-            os.close(fd)
-        except OSError:  # already closed: it was never ours to worry about
-            pass
+    # Under fork the harness's whole heap is shared with this process page by page;
+    # a collection would write into every inherited object's header and copy the
+    # pages. Frozen, the collector leaves what was inherited alone. (The harness
+    # forks with the collector off, so none ran here before this line.)
+    gc.freeze()
+    gc.enable()
+    if spec.close_inherited_fds:
+        _close_inherited(control, left, right)
     # Ctrl-C reaches the whole process group; stopping nodes is the harness's job.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _die_with_parent()
@@ -74,6 +85,32 @@ def node_main(spec: NodeSpec, control: Connection, left: Connection | None,
         raise
     if runtime.terminated:
         sys.exit(128 + signal.SIGTERM)
+
+
+def _close_inherited(*own: Connection | None) -> None:
+    """Close every descriptor inherited under fork but this node's own, so that no
+    sibling's death is hidden by a copy of its pipe end kept here. A few
+    ``close_range`` calls, whatever the harness holds: no list of N descriptors
+    to build in the harness or to walk here. Multiprocessing's sentinel pipe is
+    closed with the rest; the harness waits on a pidfd instead."""
+    keep = {0, 1, 2}
+    keep.update(conn.fileno() for conn in own if conn is not None)
+    for stream in (sys.stdin, sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__):
+        try:
+            keep.add(stream.fileno())
+        except (AttributeError, ValueError, OSError):  # closed, or not a real file
+            pass
+    low = 0
+    for fd in sorted(keep):
+        if fd > low:
+            os.closerange(low, fd)
+        low = fd + 1
+    os.closerange(low, _highest_descriptor() + 1)
+
+
+def _highest_descriptor() -> int:
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    return soft if soft != resource.RLIM_INFINITY else 1 << 20
 
 
 PR_SET_PDEATHSIG = 1
@@ -110,6 +147,7 @@ class NodeRuntime:
         self.running = True
         self.terminated = False
         self._report_all = spec.token_report_every == 1 and spec.report_forwarding
+        self._outbox: list[tuple[int, str, dict]] = []  # events of this loop pass
         # Link faults (link_shim.py): None while no link has one, so a healthy send
         # costs one attribute check.
         self.shims: LinkShims | None = None
@@ -133,6 +171,7 @@ class NodeRuntime:
 
     def run(self) -> None:
         while self.running:
+            self._flush_events()
             ready = self.selector.select(self._timeout())
             # Control first, then commands that are due, then ring messages: a start
             # scheduled for an instant before a message arrived comes before it.
@@ -156,6 +195,7 @@ class NodeRuntime:
         if self.shims is not None:  # held back on a link this process no longer serves
             for side in (Side.LEFT, Side.RIGHT):
                 self.shims.lose_held(side, "exit")
+        self._flush_events()
         self._close_everything()
 
     def _timeout(self) -> float | None:
@@ -260,6 +300,8 @@ class NodeRuntime:
         if conn is None:
             self._feed(SendFailed(side, message))
             return
+        if self._outbox:
+            self._flush_events()  # what the protocol reported before this send goes first
         try:
             conn.send_bytes(encode(message))
         except _LINK_ERRORS:
@@ -372,13 +414,20 @@ class NodeRuntime:
         return True
 
     def _emit(self, kind: str, fields: dict) -> None:
+        self._outbox.append((time.monotonic_ns(), kind, fields))
+
+    def _flush_events(self) -> None:
+        if not self._outbox:
+            return
+        batch, self._outbox = self._outbox, []
         try:
-            self.control.send((time.monotonic_ns(), kind, fields))
+            self.control.send_bytes(pack_events(batch))
         except _LINK_ERRORS:
             self.running = False
 
     def report_crash(self, crash: BaseException) -> None:
         self._emit(NODE_CRASHED, {"error": f"{type(crash).__name__}: {crash}"[:500]})
+        self._flush_events()  # the batch would die with the process otherwise
 
     def exit_politely(self, reason: str) -> None:
         self._emit(NODE_STATS, {

@@ -31,7 +31,8 @@ def write_plots(document: dict, directory: str) -> list[str]:
                 written.append(path)
             finally:
                 pyplot.close(figure)
-        figure = pyplot.figure(figsize=(10, 7 if name == "transport" else 5.5))
+        figure = pyplot.figure(figsize=(13 if name == "scale" else 10,
+                                        7 if name == "transport" else 5.5))
         try:
             draw(figure, sections[name])
             figure.tight_layout()
@@ -165,24 +166,46 @@ def _restart(figure, section: dict) -> None:
 
 
 def _scale(figure, section: dict) -> None:
-    left, right = figure.subplots(1, 2)
+    start, memory, seconds = figure.subplots(1, 3)
     rows = section["rows"]
     nodes = [r["nodes"] for r in rows]
-    left.plot(nodes, [r["memory"]["uss_mib"]["median"] for r in rows], "o-", label="USS")
-    left.plot(nodes, [r["memory"]["rss_mib"]["median"] for r in rows], "s-", label="RSS")
-    left.set_xscale("log", base=2)
-    left.set_xlabel("nodes")
-    left.set_ylabel("MiB per node")
-    left.legend()
-    left.set_title("Memory per node")
-    right.plot(nodes, [r["launch_ms"]["median"] for r in rows], "o-", label="launch per node")
-    right.plot(nodes, [r["all_running_ms"] / r["nodes"] for r in rows], "s-",
-               label="all running / N")
-    right.set_xscale("log", base=2)
-    right.set_xlabel("nodes")
-    right.set_ylabel("ms per node")
-    right.legend()
-    right.set_title("Start cost per node")
+    bare = section.get("bare_child")
+    goal = section.get("goal", {})
+    start.plot(nodes, [r["start_ms_per_node"] for r in rows], "o-",
+               label="start / N (until all run)")
+    start.plot(nodes, [r["launch_ms"]["median"] for r in rows], "s-",
+               label="harness's launch (median)")
+    looped = [r for r in rows if r.get("bare_loop")]
+    if looped:
+        start.plot([r["nodes"] for r in looped],
+                   [r["bare_loop"]["ms_per_child"] for r in looped], "^--", color="grey",
+                   label="N bare children / N")
+    if bare:
+        call = bare["start_call_ms"]["median"]
+        start.axhline(call, color="grey", linestyle=":", label="bare Process.start()")
+        start.axhline(goal.get("start_target", 2) * call, color="tab:red", linestyle="--",
+                      label="goal")
+    start.set_ylabel("ms per node")
+    start.set_title("Start cost per node")
+    memory.plot(nodes, [r["memory"]["uss_mib"]["median"] for r in rows], "o-", label="USS")
+    if bare:
+        memory.axhline(bare["uss_mib"], color="grey", linestyle=":", label="idle bare child")
+        memory.axhline(goal.get("memory_target", 1.5) * bare["uss_mib"], color="tab:red",
+                       linestyle="--", label="goal")
+    memory.set_ylim(bottom=0)
+    memory.set_ylabel("MiB per node (USS, after bootstrap)")
+    memory.set_title("Memory per node")
+    seconds.plot(nodes, [r["all_running_ms"] / 1e3 for r in rows], "o-", label="start")
+    seconds.plot(nodes, [r["bootstrap_ms"] / 1e3 for r in rows], "s-", label="bootstrap")
+    seconds.plot(nodes, [r["stop_ms"] / 1e3 for r in rows], "^-", label="stop")
+    seconds.axhline(goal.get("seconds_target", 10), color="tab:red", linestyle="--",
+                    label="goal (bootstrap, stop)")
+    seconds.set_ylabel("seconds for the whole ring")
+    seconds.set_title("Start, bootstrap, stop")
+    for axes in (start, memory, seconds):
+        axes.set_xlabel("nodes")
+        axes.set_xticks(nodes)
+        axes.legend(fontsize=7)
 
 
 def _campaign(figure, section: dict) -> None:

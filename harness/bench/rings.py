@@ -63,10 +63,13 @@ class BenchRing(Ring):
         """The next ``count`` reported receipts of the token, as (hop, t_ns)."""
         epoch = self.pipeline.epoch if epoch is None else epoch
         seen: list[tuple[int, int]] = []
+        # (stamp, lag): from the node's stamp to the harness's record of it
+        self.lags: list[tuple[int, int]] = []
 
         def listen(record: Record) -> None:
             if record["kind"] == TOKEN_RECEIVED and record["epoch"] == epoch:
                 seen.append((record["hop"], record["t_ns"]))
+                self.lags.append((record["t_ns"], time.monotonic_ns() - record["t_ns"]))
 
         self.history.subscribe(listen)
         try:
@@ -82,9 +85,13 @@ class BenchRing(Ring):
     def hop_window(self, samples: int, *, timeout_s: float = DEADLINE_S) -> dict:
         """Hop latencies (µs) over ``samples`` reporting intervals, and what the hops
         cost in CPU: the nodes' (all of them, summed) and the harness's, per hop."""
+        window_ns = time.monotonic_ns()
         first = self.receipts(1, timeout_s=timeout_s)
         nodes_cpu, harness_cpu = node_cpu_s(self.cluster), time.process_time()
         seen = first + self.receipts(samples, timeout_s=timeout_s)
+        # Only events stamped in this window: what a paused ring left in its pipes
+        # before the window was read late by design.
+        lag_ms = [lag / 1e6 for stamp, lag in self.lags if stamp > window_ns]
         nodes_cpu = node_cpu_s(self.cluster) - nodes_cpu
         harness_cpu = time.process_time() - harness_cpu
         hops = max(1, seen[-1][0] - seen[0][0])
@@ -94,7 +101,7 @@ class BenchRing(Ring):
                            for (h1, t1), (h2, t2) in zip(seen, seen[1:]) if h2 > h1],
                 "node_cpu_us_per_hop": nodes_cpu / hops * 1e6 if long_enough else None,
                 "harness_cpu_us_per_hop": harness_cpu / hops * 1e6 if long_enough else None,
-                "hops": hops, "seconds": (seen[-1][1] - seen[0][1]) / 1e9,
+                "hops": hops, "seconds": (seen[-1][1] - seen[0][1]) / 1e9, "lag_ms": lag_ms,
                 "node_cpu_s": nodes_cpu, "harness_cpu_s": harness_cpu}
 
     def pause(self) -> None:

@@ -20,20 +20,47 @@ def transport(section: dict) -> str:
     rows = [[r.get("placement", "-"), r["what"], r["nodes"], r["report_every"] or "-",
              _s(r["hop_us"]),
              _f(r["cpu_us_per_hop"]), _f(r["harness_cpu_us_per_hop"]),
-             ratio_text(r["vs_connection"]), ratio_text(r.get("vs_raw_ring"))]
+             ratio_text(r["vs_connection"]), ratio_text(r.get("vs_raw_ring")),
+             _lag(r)]
             for r in section["rows"]]
     table = tabulate(rows, headers=["placement", "transport", "N", "report every",
                                     "hop µs [IQR]",
                                     "CPU µs/hop", "harness CPU µs/hop", "x Connection",
-                                    "x raw ring"])
+                                    "x raw ring", "harness lag ms (p99)"])
     work = section["node_work"]
     goal = section["goal"]
-    ratios = ", ".join(f"N={n} {ratio_text(r)}" for n, r in goal["ratio_vs_connection"].items())
-    return (f"{table}\n\nPython a node runs per hop, in-process without I/O: protocol "
-            f"{work['protocol_us']:.1f} µs, codec {work['codec_us']:.1f} µs, whole hop "
-            f"{work['hop_work_us']:.1f} µs.\nGoal: ring hop <= {goal['target']}x the "
-            f"Connection hop: {ratios}: {'met' if goal['met'] else 'missed'}."
-            + _link_shim_line(section.get("link_shim")))
+    met = goal.get("met_each", {})
+
+    def listed(ratios: dict) -> str:
+        return ", ".join(f"N={n} {ratio_text(r)}" for n, r in ratios.items())
+
+    lines = [table, "",
+             f"Python a node runs per hop, in-process without I/O: protocol "
+             f"{work['protocol_us']:.1f} µs, codec {work['codec_us']:.1f} µs, whole hop "
+             f"{work['hop_work_us']:.1f} µs."]
+    path = section.get("event_path")
+    if path:
+        lines.append(f"A hop's two events, node to harness over a socket pair in one "
+                     f"process (no wake-up), send + receive + decode: one pickle per event "
+                     f"{path['per_event_pickle']:.1f} µs, batched pickle "
+                     f"{path['batched_pickle']:.1f} µs (used), batched binary records "
+                     f"{path['batched_binary']:.1f} µs.")
+    lines.append(f"Goal: ring hop <= {goal['target']}x the raw ring: "
+                 f"{listed(goal['ratio_vs_raw_ring'])}: "
+                 f"{'met' if met.get('sparse') else 'missed'}.")
+    lines.append(f"Goal: every event reported <= {goal['every_event_target']}x the raw ring: "
+                 f"{listed(goal['every_event_vs_raw_ring'])}: "
+                 f"{'met' if met.get('every') else 'missed'}; harness lag p99 <= "
+                 f"{goal['lag_target_ms']} ms: "
+                 + ", ".join(f"N={n} {_f(v, 2)} ms" for n, v in goal["lag_p99_ms"].items())
+                 + f": {'met' if met.get('lag_ms') else 'missed'}.")
+    return "\n".join(lines) + _link_shim_line(section.get("link_shim"))
+
+
+def _lag(row: dict) -> str:
+    if not row.get("lag_ms"):
+        return "-"
+    return f"{row['lag_ms']['median']:.2f} ({row['lag_p99_ms']:.2f})"
 
 
 def _link_shim_line(shim: dict | None) -> str:
@@ -149,17 +176,21 @@ def restart(section: dict) -> str:
 
 
 def scale(section: dict) -> str:
-    rows = [[r["nodes"], f"{r['start_ms'] / 1e3:.2f}", _s(r["launch_ms"], 2),
-             ratio_text(r.get("launch_vs_bare_start"), 1),
-             f"{r['all_running_ms'] / 1e3:.2f}",
-             f"{r['bootstrap_ms']:.0f} ({r['bootstrap_hops']:.0f})", r["candidates"],
+    rows = [[r["nodes"], f"{r['all_running_ms'] / 1e3:.2f}",
+             f"{r['start_ms_per_node']:.2f}", ratio_text(r.get("start_vs_bare_start"), 1),
+             _f(r.get("bare_loop", {}).get("ms_per_child"), 2),
+             ratio_text(r.get("start_vs_bare_loop"), 1),
+             _s(r["launch_ms"], 2), ratio_text(r.get("launch_vs_bare_start"), 1),
+             f"{r['bootstrap_ms'] / 1e3:.2f} ({r['bootstrap_hops']:.0f})", r["candidates"],
              _s(r["hop_us"]), _s(r["memory"]["uss_mib"], 2),
              ratio_text(r.get("uss_vs_bare_child"), 1), _s(r["memory"]["rss_mib"], 2),
              f"{r['harness_fds']} ({r['harness_fds_per_node']:.1f})",
              f"{r['stop_ms'] / 1e3:.2f}"]
             for r in section["rows"]]
-    table = tabulate(rows, headers=["N", "start() s", "launch ms/node", "x bare start()",
-                                    "all running s", "bootstrap ms (hops)", "candidates",
+    table = tabulate(rows, headers=["N", "start s", "ms/node", "x bare start()",
+                                    "bare N: ms/child", "x bare N",
+                                    "launch ms/node", "x bare start()",
+                                    "bootstrap s (hops)", "candidates",
                                     "hop µs", "USS MiB/node", "x bare child",
                                     "RSS MiB/node", "harness fds (/node)", "stop s"])
     limits = section["limits"]
@@ -170,9 +201,16 @@ def scale(section: dict) -> str:
                      f"{Summary(**bare['start_call_ms']).text(2)} ms (until the child runs "
                      f"{Summary(**bare['start_ms']).text(2)} ms); an idle bare child "
                      f"USS {bare['uss_mib']:.2f} MiB, RSS {bare['rss_mib']:.2f} MiB.")
+    if section.get("start_slope") is not None:
+        lines.append(f"Start cost per node against N: slope {section['start_slope']:.0f} µs "
+                     "per node for every 1000 nodes more (0 = flat); N bare children: "
+                     f"{_f(section.get('bare_loop_slope'), 0)} µs.")
+    for n, refused in section.get("refused", {}).items():
+        lines.append(f"{n} nodes not run: {refused}")
     lines.append(f"Largest ring run: {limits['largest_run']} nodes. Descriptor limit (nofile "
                  f"{limits['nofile_soft']}/{limits['nofile_hard']}): at most "
-                 f"{limits['max_nodes_by_descriptors']} nodes; memory would allow about "
+                 f"{limits['max_nodes_by_descriptors']} nodes (under nofile 20000: "
+                 f"{limits.get('max_nodes_under_nofile_20000')}); memory would allow about "
                  f"{section['estimate_max_nodes_by_memory']} (USS); pid_max "
                  f"{limits['pid_max']}.")
     if limits["error_beyond"]:

@@ -10,8 +10,12 @@ The ringemu ring runs with ``token_report_every = K`` (a multiple of N near
 512): a node reports one receipt every K hops, stamped with the shared
 monotonic clock, so consecutive reports give the mean hop over K hops with the
 control pipe and the harness out of the way. The default ring (every event
-reported, which the chaos checker needs) is measured too, as its own row.
-All four rings stay up for the whole section, SIGSTOPped except during their
+reported, which the chaos checker needs) is measured too, as its own row, twice:
+with the harness gathering events (``Cluster.gather_s``, the default) and reading
+each as soon as it arrives ("eager"), and with how late the harness records an
+event after the node stamped it (it must react within a millisecond). The
+event path's encodings are compared in-process (``event_path_options``).
+All six rings stay up for the whole section, SIGSTOPped except during their
 own windows, and the section runs in blocks (every reference, then every ring),
 so references and rings see the same noise.
 
@@ -29,7 +33,9 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import pickle
 import shutil
+import struct
 import tempfile
 import time
 import timeit
@@ -41,10 +47,10 @@ from emulator.protocol import (
     HOLD_TIMER, NodeProtocol, Received, Send, Side, StartElection, TimerFired, Token,
 )
 from emulator.runtime.codec import decode, encode
-from emulator.runtime.control import NodeSpec, Shutdown
+from emulator.runtime.control import NodeSpec, Shutdown, unpack_events
 from emulator.runtime.node_process import node_main
 
-from emulator.records import TOKEN_RECEIVED
+from emulator.records import TOKEN_PASSED, TOKEN_RECEIVED
 
 from ..config import RingConfig
 from . import link_shim_cost
@@ -54,7 +60,11 @@ from .stats import Summary, ratio
 FRAME = b"T" + bytes(16)  # a token's frame: tag byte + two u64
 STOP = b"!"
 SIZES = (8, 64)
-GOAL_RATIO = 1.3
+GOAL_RATIO = 1.3          # ring hop (sparse reporting) <= 1.3x the raw ring of its N
+EVERY_EVENT_GOAL = 2.0    # every event reported: <= 2x the raw ring of its N
+LAG_GOAL_MS = 1.0         # the harness records an event within 1 ms of its stamp
+RING_KINDS = {"ring": "ringemu ring", "every": "ringemu ring, every event",
+              "eager": "ringemu ring, every event, eager harness"}
 
 
 def _cpu_s(process: psutil.Process) -> float:
@@ -210,13 +220,13 @@ def lone_node_hops(samples: int, every: int, context) -> list[float]:
             if time.monotonic() > deadline or not harness_end.poll(max(
                     0.0, deadline - time.monotonic())):
                 raise RuntimeError("a ring of one did not circulate its token")
-            t_ns, kind, fields = harness_end.recv()
-            if kind == TOKEN_RECEIVED:
-                seen.append((fields["hop"], t_ns))
+            for t_ns, kind, fields in unpack_events(harness_end.recv_bytes()):
+                if kind == TOKEN_RECEIVED:
+                    seen.append((fields["hop"], t_ns))
         harness_end.send(Shutdown())
         while harness_end.poll(10):
             try:
-                harness_end.recv()
+                harness_end.recv_bytes()
             except EOFError:
                 break
         child.join(10)
@@ -255,17 +265,63 @@ def node_work_us(iterations: int) -> dict:
             "hop_work_us": per_call_us(whole_hop)}
 
 
+def event_path_options(iterations: int) -> dict:
+    """One token hop's two events (token_received, token_passed) from a node to the
+    harness, over a real socket pair in this one process (so without the wake-up),
+    per hop in µs: as the node sent them before (one pickled message per event),
+    batched per loop pass as pickle (what the node does now), and batched as fixed
+    binary records. Each includes sending, receiving and decoding into
+    (t_ns, kind, fields)."""
+    node, harness = multiprocessing.Pipe(duplex=True)
+    t_ns = time.monotonic_ns()
+    events = [(t_ns, TOKEN_RECEIVED, {"epoch": 3, "hop": 12345}),
+              (t_ns + 900, TOKEN_PASSED, {"epoch": 3, "hop": 12345})]
+    kinds = (TOKEN_RECEIVED, TOKEN_PASSED)
+    codes = {kind: code for code, kind in enumerate(kinds)}
+    record = struct.Struct("<BqQQ")
+
+    def per_event() -> None:
+        for event in events:
+            node.send(event)
+        for _ in events:
+            harness.recv()
+
+    def batched_pickle() -> None:
+        node.send_bytes(pickle.dumps(events, pickle.HIGHEST_PROTOCOL))
+        pickle.loads(harness.recv_bytes())
+
+    def batched_binary() -> None:
+        node.send_bytes(b"".join(record.pack(codes[kind], t, f["epoch"], f["hop"])
+                                 for t, kind, f in events))
+        [(t, kinds[code], {"epoch": epoch, "hop": hop})
+         for code, t, epoch, hop in record.iter_unpack(harness.recv_bytes())]
+
+    try:
+        return {name: min(timeit.repeat(function, number=iterations, repeat=3))
+                / iterations * 1e6
+                for name, function in (("per_event_pickle", per_event),
+                                       ("batched_pickle", batched_pickle),
+                                       ("batched_binary", batched_binary))}
+    finally:
+        node.close()
+        harness.close()
+
+
 def report_interval(nodes: int, about: int = 512) -> int:
     """A multiple of N near ``about``: the leader's lap receipt is then reported."""
     return nodes * max(1, round(about / nodes))
 
 
-def start_ring(stack: ExitStack, nodes: int, every: int, start_method: str) -> BenchRing:
+def start_ring(stack: ExitStack, nodes: int, every: int, start_method: str,
+               eager: bool = False) -> BenchRing:
     """A real ring (hold 0, IDs ascending, all candidates), bootstrapped, warmed up
-    and paused (SIGSTOP) until it is measured."""
+    and paused (SIGSTOP) until it is measured. ``eager``: the harness reads every
+    event as it arrives instead of letting them gather (``Cluster.gather_s``)."""
     config = RingConfig(ids=tuple(range(1, nodes + 1)), hold_ns=0,
                         start_method=start_method, token_report_every=every)
     ring = stack.enter_context(BenchRing(config, candidates=nodes))
+    if eager:
+        ring.cluster.gather_s = 0.0
     ring.bootstrap()
     ring.hop_us(4 if every > 1 else 200)  # every node has run its loop a while
     ring.pause()
@@ -280,7 +336,7 @@ def measure(quick: bool, start_method: str) -> dict:
     if len(cpus) > 1:
         placements.append(("1 CPU", {cpus[0]}))
     rows: list[dict] = []
-    goal: dict[str, float | None] = {}
+    goal: dict[str, dict[str, float | None]] = {"sparse": {}, "every": {}, "lag_ms": {}}
     hop_medians: dict[str, float] = {}
     blocks = 0
     for label, pinned in placements:
@@ -295,22 +351,28 @@ def measure(quick: bool, start_method: str) -> dict:
         for row in part["rows"]:
             row["placement"] = label
         rows += part["rows"]
-        for n, value in part["goal"].items():
-            goal[f"{n}{suffix}"] = value
+        for what, values in part["goal"].items():
+            for n, value in values.items():
+                goal[what][f"{n}{suffix}"] = value
         for n, value in part["hop_us"].items():
             hop_medians[f"{n}{suffix}"] = value
         blocks = part["blocks"]
+    met = {what: all(v is not None and v <= limit for v in goal[what].values())
+           for what, limit in (("sparse", GOAL_RATIO), ("every", EVERY_EVENT_GOAL),
+                               ("lag_ms", LAG_GOAL_MS))}
     context = multiprocessing.get_context(start_method)
     shim = link_shim_cost.measure(context, 100 if quick else 400)
     lone = [r for r in rows if r["nodes"] == 1 and r.get("placement") == "2 CPUs"]
     if lone:
         shim["hop_us"] = lone[0]["hop_us"]["median"]
         shim["share_of_hop"] = shim["hook_ns"] / 1e3 / shim["hop_us"]
-    return {"rows": rows, "node_work": node_work_us(2000 if quick else 20000),
-            "link_shim": shim,
+    return {"rows": rows, "link_shim": shim, "node_work": node_work_us(2000 if quick else 20000),
+            "event_path": event_path_options(2000 if quick else 20000),
             "blocks": blocks, "hop_us": hop_medians, "placements": [p for p, _ in placements],
-            "goal": {"target": GOAL_RATIO, "ratio_vs_connection": goal,
-                     "met": all(r is not None and r <= GOAL_RATIO for r in goal.values())},
+            "goal": {"target": GOAL_RATIO, "every_event_target": EVERY_EVENT_GOAL,
+                     "lag_target_ms": LAG_GOAL_MS, "ratio_vs_raw_ring": goal["sparse"],
+                     "every_event_vs_raw_ring": goal["every"], "lag_p99_ms": goal["lag_ms"],
+                     "met": all(met.values()), "met_each": met},
             "start_method": start_method}
 
 
@@ -325,13 +387,14 @@ def measure_placement(quick: bool, start_method: str) -> dict:
     refs: dict[str, list] = {"pipe": [], "conn": [], "lone": [],
                              **{f"raw{n}": [] for n in SIZES}}
     cpu: dict[str, list] = {key: [] for key in refs}
-    windows: dict[str, list[dict]] = {f"{kind}{n}": [] for kind in ("ring", "every")
+    windows: dict[str, list[dict]] = {f"{kind}{n}": [] for kind in RING_KINDS
                                       for n in SIZES}
     with ExitStack() as stack:
         rings = {}
         for n in SIZES:
             rings[f"ring{n}"] = start_ring(stack, n, report_interval(n), start_method)
             rings[f"every{n}"] = start_ring(stack, n, 1, start_method)
+            rings[f"eager{n}"] = start_ring(stack, n, 1, start_method, eager=True)
         for _ in range(blocks):
             for key, (samples, per_hop) in (
                     ("pipe", pipe_hops(round_trips, reps, context)),
@@ -351,12 +414,15 @@ def measure_placement(quick: bool, start_method: str) -> dict:
     conn = Summary.of(refs["conn"])
 
     def row(what: str, nodes: int, every, hops: list[float], node_cpu: float | None,
-            harness_cpu: float | None = None, raw: float | None = None) -> dict:
+            harness_cpu: float | None = None, raw: float | None = None,
+            lag_ms: list[float] | None = None) -> dict:
         summary = Summary.of(hops)
         return {"what": what, "nodes": nodes, "report_every": every,
                 "hop_us": summary.as_dict(), "vs_connection": ratio(summary.median, conn.median),
                 "vs_raw_ring": ratio(summary.median, raw),
-                "cpu_us_per_hop": node_cpu, "harness_cpu_us_per_hop": harness_cpu}
+                "cpu_us_per_hop": node_cpu, "harness_cpu_us_per_hop": harness_cpu,
+                "lag_ms": Summary.of(lag_ms).as_dict() if lag_ms else None,
+                "lag_p99_ms": _quantile(lag_ms, 0.99) if lag_ms else None}
 
     def mean(values: list) -> float | None:
         known = [v for v in values if v is not None]
@@ -373,17 +439,25 @@ def measure_placement(quick: bool, start_method: str) -> dict:
     for n in SIZES:
         rows.append(row("raw Connection ring", n, None, refs[f"raw{n}"], mean(cpu[f"raw{n}"])))
     rows.append(row("ringemu node alone (ring of 1)", 1, 512, refs["lone"], None))
-    goal: dict[str, float | None] = {}
+    goal: dict[str, dict[str, float | None]] = {"sparse": {}, "every": {}, "lag_ms": {}}
     hop_medians = {}
     for n in SIZES:
         raw = Summary.of(refs[f"raw{n}"]).median
-        for key, what in ((f"ring{n}", "ringemu ring"),
-                          (f"every{n}", "ringemu ring, every event")):
-            parts = windows[key]
-            rows.append(row(what, n, report_interval(n) if key.startswith("ring") else 1,
-                            [hop for w in parts for hop in w["hop_us"]],
-                            per_hop(parts, "node_cpu_s"), per_hop(parts, "harness_cpu_s"),
-                            raw))
-        goal[str(n)] = rows[-2]["vs_connection"]
-        hop_medians[str(n)] = rows[-2]["hop_us"]["median"]
+        found = {}
+        for kind, what in RING_KINDS.items():
+            parts = windows[f"{kind}{n}"]
+            found[kind] = row(what, n, report_interval(n) if kind == "ring" else 1,
+                              [hop for w in parts for hop in w["hop_us"]],
+                              per_hop(parts, "node_cpu_s"), per_hop(parts, "harness_cpu_s"),
+                              raw, [lag for w in parts for lag in w.get("lag_ms", [])])
+            rows.append(found[kind])
+        goal["sparse"][str(n)] = found["ring"]["vs_raw_ring"]
+        goal["every"][str(n)] = found["every"]["vs_raw_ring"]
+        goal["lag_ms"][str(n)] = found["every"]["lag_p99_ms"]
+        hop_medians[str(n)] = found["ring"]["hop_us"]["median"]
     return {"rows": rows, "blocks": blocks, "hop_us": hop_medians, "goal": goal}
+
+
+def _quantile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]

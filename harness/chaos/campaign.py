@@ -23,9 +23,7 @@ from emulator.records import FAULT, NODE_EXITED, NODE_STOPPING, TOKEN_PASSED
 from ..config import RingConfig
 from .scenarios import Scenario
 from .store import RunStore
-from ..invariants import RECOVERY_DEADLINE_MS
-from .trial import TrialOutcome, run_trial
-
+from .trial import TrialOutcome, recovery_deadline_ms, run_trial
 
 @dataclass
 class CampaignConfig:
@@ -36,9 +34,13 @@ class CampaignConfig:
     arrangement: str = "random"
     candidates: int | None = None
     runs_dir: str = "runs"
-    recovery_deadline_ms: float = RECOVERY_DEADLINE_MS
+    recovery_deadline_ms: float | None = None  # None: recovery_deadline_ms(ring)
     experiment_file: str | None = None  # the scenario is this experiment file's faults
     skipped: dict[str, str] = field(default_factory=dict)  # scenario -> why it did not run
+
+    def __post_init__(self) -> None:
+        if self.recovery_deadline_ms is None:
+            self.recovery_deadline_ms = recovery_deadline_ms(self.ring)
 
     def as_dict(self) -> dict:
         return {"scenarios": [s.name for s in self.scenarios], "skipped": self.skipped,
@@ -198,7 +200,7 @@ def run_campaign(config: CampaignConfig,
                 trace_path = store.trace_path(scenario.name, trial_no)
                 outcome = run_trial(config.ring, scenario, seed=seed,
                                     candidates=config.candidates, trace_path=trace_path,
-                                    recovery_deadline_ms=config.recovery_deadline_ms)
+                                    deadline_ms=config.recovery_deadline_ms)
                 if outcome.interrupted is not None:
                     raise outcome.interrupted  # this trial is unfinished: not stored
                 result = summarise(outcome, trial_no,

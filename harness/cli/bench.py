@@ -34,7 +34,8 @@ def register(commands) -> None:
                        help="start method of every ring (the restart section adds the "
                             f"others in the full suite; default {DEFAULT_START_METHOD})")
     bench.add_argument("--scale-nodes", default=None, metavar="N,N,...",
-                       help="ring sizes for the scale section (default 256,1024,2048; quick 64)")
+                       help="ring sizes for the scale section (default 256,1024,2048,4096; quick "
+                            "32,64)")
     algorithm_option(bench, allow_all=True, default="all")
     bench.set_defaults(handler=bench_command)
 
