@@ -66,6 +66,14 @@ ELECTED_DROPPED = "elected_dropped"          # round, leader_id, reason
 ELECTED_STALE = "elected_stale"              # round, node_round
 ELECTION_COMPLETE = "election_complete"      # round, leader_id
 LEADER_CONFLICT = "leader_conflict"          # round, leader_id
+LEADER_DEPOSED = "leader_deposed"            # round, epoch, by: a leader saw a newer epoch
+                                             # (by "token" | "election" | "store")
+
+# --- the leader's task (runtime, then harness) ------------------------------------------
+TASK_STEP = "task_step"              # step, epoch, outcome (applied | duplicate | stale |
+                                     # unavailable), store_epoch: one attempt at the store
+TASK_STORE = "task_store"            # steps [[step, epoch, pos], ...], store_epoch,
+                                     # idempotent, fencing: the store's rows at the end
 
 # --- processes and faults (harness) -------------------------------------------------
 FAULT = "fault"                      # fault, target_pos, signal [, target_pid]

@@ -39,9 +39,11 @@ import psutil
 
 from emulator.protocol import Side
 from emulator.runtime.control import NodeSpec, Rewire, Shutdown
+from emulator.runtime import task_store
 from emulator.runtime.node_process import node_main
 
 from emulator.records import (
+    TASK_STORE,
     BYPASSED, FAULT, LINK_HANDED, NODE_EXITED, NODE_STARTED, REJOINED, RESTARTED,
     RING_STOPPING,
 )
@@ -97,6 +99,12 @@ class Cluster:
         self.nodes = [NodeHandle(pos, node_id) for pos, node_id in enumerate(config.ids)]
         self._own_state_dir = state_dir is None
         self.state_dir = state_dir or _make_state_dir()
+        # The leader's task store: the harness owns it, a leader's process writes to it.
+        self.task_path = None
+        if config.task:
+            self.task_path = os.path.join(self.state_dir, "task.sqlite3")
+            task_store.create(self.task_path, idempotent=config.task_idempotent,
+                              fencing=config.task_fencing)
         self.selector = selectors.DefaultSelector()
         self._pending_ends: list[Connection] = []  # made but not yet handed out
 
@@ -163,6 +171,9 @@ class Cluster:
             end.close()
         self._pending_ends = []
         self.selector.close()  # a stopped cluster stays stopped
+        if self.task_path is not None and os.path.exists(self.task_path):
+            self._record(self.nodes[0], TASK_STORE, task_store.contents(self.task_path))
+            self.task_path = None
         if self._own_state_dir:
             shutil.rmtree(self.state_dir, ignore_errors=True)
 
@@ -395,7 +406,8 @@ class Cluster:
                         state_path=os.path.join(self.state_dir, f"node-{pos}.json"),
                         inherited_fds=inherited,
                         token_report_every=self.config.token_report_every,
-                        report_forwarding=self.config.report_forwarding)
+                        report_forwarding=self.config.report_forwarding,
+                        task_path=self.task_path)
         process = self.context.Process(target=node_main, name=f"ringemu-node-{pos}",
                                        args=(spec, node_end, left, right), daemon=True)
         try:

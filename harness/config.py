@@ -36,6 +36,10 @@ class RingConfig:
     token_report_every: int = 1
     # False: no per-message snapshot/election events (NodeSpec.report_forwarding).
     report_forwarding: bool = True
+    # The leader's task (emulator/protocol/task.py) and its store's policy.
+    task: bool = False
+    task_idempotent: bool = True
+    task_fencing: bool = True
 
     def __post_init__(self) -> None:
         check_ids(self.ids)

@@ -231,7 +231,8 @@ def fresh_protocol(epoch: int) -> tuple:
 # Fields the encoding covers: if a protocol class grows state, the explorer must
 # learn about it rather than silently forget it (tests/explore checks this too).
 KNOWN_ATTRIBUTES = {
-    "NodeProtocol": {"node_id", "token", "snapshot", "election"},
+    # "task": the leader's task is off in the explorer (its tokens tell no steps).
+    "NodeProtocol": {"node_id", "token", "snapshot", "election", "task"},
     "TokenKeeper": {"epoch", "hold_ns", "fencing", "held", "right_up", "tokens_held_total"},
     "Elector": {"node_id", "announce", "round", "status", "leader_id", "forwarded",
                 "announced"},

@@ -12,6 +12,7 @@ from ..protocol.messages import Candidate, Elected, Marker, RingMessage, Snapsho
 MAX_FRAME = 64  # every valid frame is shorter; a longer length prefix is garbage
 
 _TWO_U64 = struct.Struct(">QQ")
+_THREE_U64 = struct.Struct(">QQQ")  # a token that tells the leader's task ("W")
 
 
 class BadFrame(ValueError):
@@ -20,6 +21,8 @@ class BadFrame(ValueError):
 
 def encode(message: RingMessage) -> bytes:
     if isinstance(message, Token):
+        if message.task:
+            return b"W" + _THREE_U64.pack(message.epoch, message.hop, message.task)
         return b"T" + _TWO_U64.pack(message.epoch, message.hop)
     if isinstance(message, Marker):
         return b"M" + _TWO_U64.pack(message.sid.initiator, message.sid.counter)
@@ -31,6 +34,11 @@ def encode(message: RingMessage) -> bytes:
 
 
 def decode(frame: bytes) -> RingMessage:
+    if frame[:1] == b"W" and len(frame) == 1 + _THREE_U64.size:
+        try:
+            return Token(*_THREE_U64.unpack_from(frame, 1))
+        except ValueError as invalid:
+            raise BadFrame(str(invalid)) from invalid
     if len(frame) != 1 + _TWO_U64.size:
         raise BadFrame(f"frame of {len(frame)} bytes, expected {1 + _TWO_U64.size}")
     tag, (a, b) = frame[:1], _TWO_U64.unpack_from(frame, 1)

@@ -35,6 +35,8 @@ class NodeSpec:
     # (marker_received, candidate_forwarded, candidate_swallowed, elected); starts,
     # parts, leaders and completions still are. For benchmarks; True by default.
     report_forwarding: bool = True
+    # The leader's task store (task_store.py), created by the harness; None: no task.
+    task_path: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -88,6 +88,15 @@ def add_ring_options(parser: argparse.ArgumentParser) -> None:
                              "only learn they are not the leader")
     parser.add_argument("--no-fencing", dest="fencing", action="store_false",
                         help="accept tokens of any epoch (shows why fencing is needed)")
+    parser.add_argument("--task", action="store_true",
+                        help="the leader of each epoch applies task steps to a store the "
+                             "harness owns (on in pause-leader and kill-leader)")
+    parser.add_argument("--no-idempotency", dest="task_idempotent", action="store_false",
+                        help="the task store applies a step as often as it is asked "
+                             "(shows what idempotency protects)")
+    parser.add_argument("--no-store-fencing", dest="task_fencing", action="store_false",
+                        help="the task store accepts steps of any epoch (shows what "
+                             "fencing at the store protects)")
 
 
 def ring_config(args: argparse.Namespace) -> RingConfig:
@@ -102,7 +111,9 @@ def ring_config(args: argparse.Namespace) -> RingConfig:
         ids = arrange_ids(args.nodes or 8, args.arrangement, args.seed)
     ensure_descriptor_budget(len(ids))
     return RingConfig(ids=ids, hold_ns=int(args.hold_ms * 1e6), fencing=args.fencing,
-                      announce=args.announce, start_method=args.start_method)
+                      announce=args.announce, start_method=args.start_method,
+                      task=args.task, task_idempotent=args.task_idempotent,
+                      task_fencing=args.task_fencing)
 
 
 def candidates(args: argparse.Namespace, nodes: int) -> int | None:
