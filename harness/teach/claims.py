@@ -5,9 +5,11 @@ line, about a trace file its commands recorded. The test suite runs the page's
 commands and then every claim against the recorded trace, so a page whose
 story stops being true fails instead of going stale.
 
-    FILE: order STEP -> STEP -> ...        these happen, in this order (in time)
+    FILE: order STEP -> STEP -> ... [until STEP]   these happen, in this order
+                                                   (in time), before the first UNTIL
     FILE: never STEP after STEP [before STEP]
-    FILE: count STEP = N                   (or >= N, <= N)
+    FILE: count STEP = N                           (or >= N, <= N)
+    $N: contains TEXT                              the page's Nth command printed TEXT
 
 A STEP is a record kind (``a|b`` for either) and conditions on its fields:
 ``field=value``, ``field!=value``, ``field<value``, ``field>value``. A value is
@@ -92,6 +94,12 @@ class Claim:
         ordered = sorted(records, key=lambda r: r["t_ns"])
         verb, _, rest = self.text.partition(" ")
         if verb == "order":
+            rest, _, until_text = rest.partition(" until ")
+            if until_text:
+                until = parse_step(until_text)
+                end = next((j for j, r in enumerate(ordered) if until.matches(r, {})),
+                           len(ordered))
+                ordered = ordered[:end]
             steps = [parse_step(s) for s in rest.split("->")]
             if _find_order(ordered, steps, 0, 0, {}) is None:
                 return f"no {' -> '.join(map(str, steps))} in that order"
@@ -107,6 +115,14 @@ class Claim:
             ok = {"=": count == n, ">=": count >= n, "<=": count <= n}[op]
             return None if ok else f"{count} {step}, expected {op} {n}"
         raise ClaimError(f"a claim starts with order, never or count: {self.text!r}")
+
+
+def check_output(claim: "Claim", output: str) -> str | None:
+    """A ``$N: contains TEXT`` claim against what command N printed."""
+    verb, _, text = claim.text.partition(" ")
+    if verb != "contains":
+        raise ClaimError(f"a command's claim is 'contains TEXT': {claim.text!r}")
+    return None if text in output else f"{claim.file} did not print {text!r}"
 
 
 def _find_order(ordered: list[Record], steps: list[Step], start: int, i: int,
