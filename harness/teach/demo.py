@@ -443,9 +443,10 @@ class Demo:
             why = (f"{by}, but the token that would have told the ring was lost: done, not "
                    "told. The new leader knows only what the last token it saw told it, so "
                    "it does the step again")
-        self.say(f"Its task: {why}. The store refuses step(s) {steps} as done already "
-                 "(each step has a key: the step is idempotent); without that key the step "
-                 "would now be done twice.")
+        they = "it" if len(repeats) == 1 else "they"
+        self.say(f"Its task: {why}. The store refuses step{'s' if len(repeats) > 1 else ''} "
+                 f"{steps} as done already (each step has a key: the step is idempotent); "
+                 f"without that key {they} would now be done twice.")
         for r in repeats:
             self.at(r)
 
@@ -465,8 +466,9 @@ class Demo:
                 why = ("alive, but not chosen as a candidate (the election finds the "
                        "largest candidate, not the largest node)")
             reasons.setdefault(why, []).append(f"p{handle.pos} (id {handle.node_id})")
-        for why, names in reasons.items():
-            self.say(f"Larger IDs did not stand: {', '.join(names)}, {why}.")
+        if reasons:
+            self.say("Larger IDs did not stand: " + "; ".join(
+                f"{', '.join(names)}, {why}" for why, names in reasons.items()) + ".")
 
     # --- SIGSTOP and SIGCONT: no leader, then two ----------------------------------------
 
