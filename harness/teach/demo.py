@@ -473,7 +473,7 @@ class Demo:
     # --- SIGSTOP and SIGCONT: no leader, then two ----------------------------------------
 
     def pause_the_leader(self) -> None:
-        self.step("SIGSTOP: the leader freezes while it works; the others think it dead")
+        self.step("SIGSTOP: a node freezes (the leader, at work); the others think it dead")
         count = len(self.pipeline.recoveries)
         old_epoch = self.pipeline.epoch
         mark = len(self.history.records)
