@@ -56,6 +56,7 @@ _GONE = (EOFError, ConnectionResetError, BrokenPipeError)
 READY_TIMEOUT_S = 30.0
 POLL_PASSES = 64
 READY_PER_NODE_S = 0.2
+WAIT_SLICE_S = 0.01
 
 
 class ClusterError(RuntimeError):
@@ -76,6 +77,7 @@ class NodeHandle:
     pid: int | None = None  # kept here: a closed Process object no longer tells it
     ready: bool = False     # this incarnation reported node_started: it reads its links
     pidfd: int | None = None  # Linux: a descriptor naming this very process
+    stopped_ns: int | None = None  # when the harness stopped it (SIGSTOP), if it did
 
     @property
     def running(self) -> bool:
@@ -214,7 +216,8 @@ class Cluster:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return False
-            self.poll(min(remaining, 0.05))
+            # Short: a condition may come true with time alone (a stop grows long).
+            self.poll(min(remaining, WAIT_SLICE_S))
         return True
 
     def _record(self, node: NodeHandle, kind: str, fields: dict,
@@ -254,6 +257,7 @@ class Cluster:
         """SIGSTOP, and return once the OS reports the node stopped."""
         if self._signal(self.nodes[pos], signal.SIGSTOP):
             self.nodes[pos].suspended = True
+            self.nodes[pos].stopped_ns = time.monotonic_ns()
             self._await_status(pos, lambda status: status in ("stopped", "dead"))
 
     def resume(self, pos: int) -> None:
@@ -308,6 +312,18 @@ class Cluster:
         self._launch(pos, left=left_end, right=right_end)
         self._record(node, RESTARTED, {"incarnation": node.incarnation})
         self._await_ready([pos])
+
+    def replace_outside(self, pos: int) -> None:
+        """Start a new process at a dead ``pos`` that is bypassed, and return at once.
+
+        The ring goes on without it (its neighbours are spliced together); the
+        replacement boots meanwhile and is rejoined once it runs (``rejoin``). So a
+        recovery never waits for a process to start, whatever the start method."""
+        node = self.nodes[pos]
+        if node.running or not node.bypassed:
+            raise ClusterError(f"node {pos} must be dead and bypassed to be replaced outside")
+        self._launch(pos, left=None, right=None)
+        self._record(node, RESTARTED, {"incarnation": node.incarnation, "outside": True})
 
     def bypass(self, pos: int) -> None:
         """Splice the neighbours of ``pos`` together; ``pos`` stays as it is, outside."""

@@ -73,6 +73,10 @@ def check_output_folder(path: str, option: str) -> None:
 
 
 def write_text_atomically(path: str, text: str) -> None:
+    write_bytes_atomically(path, text.encode("utf-8"))
+
+
+def write_bytes_atomically(path: str, data: bytes) -> None:
     target = os.path.realpath(path)
     folder = os.path.dirname(target) or "."
     try:
@@ -82,8 +86,8 @@ def write_text_atomically(path: str, text: str) -> None:
         raise OutputError(f"{path}: cannot be written: {why.strerror}") from None
     try:
         os.fchmod(descriptor, _mode_for(target))  # mkstemp's 0600 is not what users expect
-        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-            handle.write(text)
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(data)
         os.replace(temporary, target)
     except OSError as why:
         _remove_quietly(temporary)

@@ -42,7 +42,7 @@ class Ring:
         # Lessons only: the hidden death (see Cluster.close_inherited_fds).
         self.cluster.close_inherited_fds = not hidden_death
         self.view = RingView(self.cluster, self.history)
-        self.supervisor = Supervisor(self.cluster)
+        self.supervisor = Supervisor(self.cluster, self.view)
         self.pipeline = RecoveryPipeline(self.cluster, self.view, self.supervisor,
                                          seed=seed, candidates=candidates)
         self.stopped = False

@@ -74,7 +74,7 @@ MUTATIONS = ("no-fencing", "forward-own-id", "duplicate-ids", "never-win")
 # Fields of a node tuple.
 ID, UP, PAUSED, OUT, PERSISTED, PROTO, TIMER, RLINK, CHANS, LEADS, CANDS = range(11)
 # Fields of the global tuple.
-G_ROUNDS, G_FAULTS, G_CREATED, G_INJECTED = range(4)
+G_ROUNDS, G_FAULTS, G_CREATED, G_INJECTED, G_DIED = range(5)
 
 # Reports of a step that changes nothing the invariants look at (no token taken,
 # passed or fenced, no leader made): what partial-order reduction may reorder.
@@ -284,7 +284,7 @@ def initial_state(ids: Iterable[int]) -> tuple:
     """A new ring: every node up with epoch 0, linked to its right neighbour, no token."""
     nodes = tuple((node_id, True, False, False, 0, fresh_protocol(0), False, 1, (), (), ())
                   for node_id in ids)
-    return ((0, 0, 0, ()), nodes)
+    return ((0, 0, 0, (), False), nodes)
 
 
 def run_protocol(cfg: Config, node_id: int, proto: tuple, event, keep_hops: bool):
@@ -488,6 +488,7 @@ class Transition:
 
     def crash(self, pos: int) -> None:
         node = self.nodes[pos]
+        self.glob[G_DIED] = True  # the harness hears of it at once: it may abandon the round
         self.note(pos, NODE_EXITED, {"signal": "SIGKILL"})
         node[UP], node[PAUSED] = False, False
         node[PROTO], node[TIMER], node[RLINK] = _NO_PROTO, False, 0
@@ -498,12 +499,18 @@ class Transition:
                 self.link_down(q)
 
     def relaunch(self, pos: int) -> None:
+        """A new process at ``pos``: in place, or outside the ring if the node was
+        bypassed (the harness replaces the dead outside and rejoins them later)."""
         node = self.nodes[pos]
-        node[UP], node[PAUSED], node[OUT] = True, False, False
+        node[UP], node[PAUSED] = True, False
         node[PROTO], node[TIMER] = fresh_protocol(node[PERSISTED]), False
         node[CHANS], node[CANDS] = (), ()
         self.note(pos, NODE_STARTED, {"restart": True, "epoch": node[PERSISTED]})
-        self.splice_in(pos)
+        if node[OUT]:
+            self.set_target(pos, None)
+            self.link_down(pos)
+        else:
+            self.splice_in(pos)
 
     def splice_in(self, pos: int) -> None:
         """Fresh links from the left ring neighbour to ``pos`` and from ``pos`` on."""
@@ -539,6 +546,7 @@ class Transition:
 
     def elect(self, chosen: tuple[int, ...]) -> None:
         self.glob[G_ROUNDS] += 1
+        self.glob[G_DIED] = False
         round_ = self.glob[G_ROUNDS]
         self.note(chosen[0], ELECTION_ROUND, {
             "round": round_, "candidate_pos": list(chosen),
@@ -661,18 +669,23 @@ def enabled(cfg: Config, state: tuple) -> list[tuple]:
             if node[TIMER]:
                 actions.append(("timer", p))
     # The harness.
+    active = sum(1 for q in nodes if not q[OUT])
     for p, node in enumerate(nodes):
         if node[PAUSED]:
             actions.append(("resume", p))
-            active = sum(1 for q in nodes if not q[OUT])
             if not node[OUT] and active > 2:
                 actions.append(("bypass", p))
         elif node[UP] and node[OUT]:
             actions.append(("rejoin", p))
-        elif not node[UP] and not node[OUT]:
+        elif not node[UP]:
+            # The dead: restart in place, or bypass first and replace outside the ring.
             actions.append(("repair", p))
+            if not node[OUT] and active > 2:
+                actions.append(("bypass", p))
+    # A patient harness waits for the round in flight, unless a death told it the
+    # round is lost (it abandons the round at once and starts the next).
     if (glob[G_ROUNDS] < cfg.max_rounds and snapshot_completes(state) and token_lost(state)
-            and (not cfg.patient or not election_in_flight(state))):
+            and (not cfg.patient or glob[G_DIED] or not election_in_flight(state))):
         ring = [p for p in range(n) if not nodes[p][OUT]]
         for k in range(1, len(ring) + 1):
             actions += [("elect", chosen) for chosen in itertools.combinations(ring, k)]

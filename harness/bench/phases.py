@@ -126,6 +126,7 @@ def one_recovery(ring: BenchRing, victim: int, hop_ns: float) -> dict:
     mark = ring.mark()
     view.last_progress_ns = lost_ns
     view.hop_ns_estimate = hop_ns
+    pipeline.acknowledge_deaths()  # the victim is restarted already: measure the silence
     if not pipeline.run_until(lambda: len(pipeline.recoveries) > count, 60):
         raise BenchError(f"no recovery within 60 s on a ring of {ring.nodes}")
     recovery = pipeline.recoveries[-1]

@@ -115,6 +115,15 @@ class Trial:
         if any(r.cause != "bootstrap" for r in self.recoveries_after(count_before)):
             self.until_recovered(count_before)
 
+    def until_whole(self) -> None:
+        """Wait until every replaced node has booted and rejoined the ring (the
+        supervisor replaces the dead outside the ring, so a recovery can end first).
+        Nodes the supervisor gave up on, and stopped nodes, stay out."""
+        given_up = self.ring.supervisor.given_up
+        self.keep_alive_until(lambda: all(
+            node.pos in given_up or node.suspended or not node.bypassed
+            for node in self.cluster.nodes), what="the replaced nodes to rejoin")
+
     def on_first(self, matches: Callable[[Record], bool],
                  action: Callable[[Record], None]) -> None:
         """Run ``action`` on the first record that ``matches`` (once)."""
@@ -197,11 +206,13 @@ class TrialOutcome:
 
 
 def play(trial: Trial, scenario: "Scenario") -> None:
-    """The script of every trial: bootstrap, the fault, a settled lap after it, a
-    final snapshot, and the ``trial_end`` record the checker judges by."""
+    """The script of every trial: bootstrap, the fault, the ring whole again and a
+    settled lap after it, a final snapshot, and the ``trial_end`` record the checker
+    judges by."""
     pipeline, cluster = trial.pipeline, trial.cluster
     pipeline.recover("bootstrap")
     scenario.run(trial)
+    trial.until_whole()
     trial.hops(len(cluster.active_positions()))
     final = pipeline.snapshot()
     cluster.note(final.sid.initiator, TRIAL_END,

@@ -15,16 +15,18 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from typing import Iterable
 
 from ..chaos.scenarios import scenario_named
 from ..chaos.trial import run_trial
 from ..config import ConfigError
+from ..files import check_output_path, write_bytes_atomically, write_text_atomically
 from ..interrupts import exit_status
 from ..report import recovery_table
 from ..teach.diagram import parse_window, render_svg
+from ..teach.diagram import png as diagram_png
 from ..teach.timeline import fault_table
-from ..tracefile import read_trace
-from ..files import check_output_path, write_text_atomically
+from ..tracefile import iter_trace
 from .options import add_ring_options, candidates, ring_config
 
 EXIT_VIOLATION = 1
@@ -54,7 +56,8 @@ def register(commands) -> None:
     diagram = commands.add_parser(
         "diagram", help="draw a recorded trace as a space-time diagram (SVG)",
         description="Draw a trace (JSON lines, from 'ringemu trace', 'ringemu run "
-                    "--trace' or the chaos run store) as a self-contained SVG: one line "
+                    "--trace', 'ringemu check --trace' or the chaos run store) as a "
+                    "self-contained SVG: one line "
                     "per node, time left to right, every message an arrow from send to "
                     "receipt, snapshot cuts, faults, restarts and EOFs.")
     diagram.add_argument("trace", metavar="TRACE.jsonl", help="the trace to draw")
@@ -70,6 +73,33 @@ def _add_drawing_options(parser: argparse.ArgumentParser) -> None:
                         help="draw only this stretch (ms since the first event)")
     parser.add_argument("--no-fold", dest="fold", action="store_false",
                         help="draw every lap (by default long quiet stretches are folded)")
+    parser.add_argument("--scale", type=_scale, default=1.0, metavar="FACTOR",
+                        help="enlarge the whole picture, e.g. 2 for a projector "
+                             "(0.25..8, default 1)")
+    parser.add_argument("--png", default=None, metavar="FILE.png",
+                        help="also write the picture as PNG (needs the png extra: "
+                             f"{diagram_png.INSTALL})")
+
+
+def _scale(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--scale {text!r} is not a number; need "
+                                         "0.25..8") from None
+    if not 0.25 <= value <= 8:   # also rejects nan
+        raise argparse.ArgumentTypeError(f"--scale {text} is out of range; need 0.25..8")
+    return value
+
+
+def _check_drawing_outputs(args: argparse.Namespace) -> None:
+    """Every output of a drawing is checked before any work starts."""
+    check_output_path(args.out, "--out")
+    if args.png is not None:
+        if not diagram_png.available():
+            raise ConfigError(f"--png needs cairosvg, which is not installed: "
+                              f"{diagram_png.INSTALL}")
+        check_output_path(args.png, "--png")
 
 
 def _window(args: argparse.Namespace):
@@ -92,7 +122,7 @@ def trace_command(args: argparse.Namespace) -> int:
                           f"{ring.start_method}): only fork children inherit descriptors")
     window = _window(args)
     trace_path = args.trace or os.path.splitext(args.out)[0] + ".jsonl"
-    check_output_path(args.out, "--out")
+    _check_drawing_outputs(args)
     check_output_path(trace_path, "--trace")
     sys.stderr.write(f"ringemu trace: {scenario.name}, seed {args.seed}, {ring.nodes} nodes, "
                      f"ids {list(ring.ids)}, fencing {'on' if ring.fencing else 'off'}"
@@ -114,9 +144,11 @@ def trace_command(args: argparse.Namespace) -> int:
     title = (f"{scenario.name} · seed {args.seed} · {ring.nodes} nodes"
              + ("" if ring.fencing else " · fencing OFF")
              + (" · deaths hidden (fork, inherited fds open)" if args.hidden_death else ""))
-    _write_diagram(outcome.records, args.out, title, window, args.fold)
+    _write_diagram(outcome.records, args, title, window)
     print(f"trace:   {trace_path}")
     print(f"diagram: {args.out}  (open it in a browser)")
+    if args.png:
+        print(f"png:     {args.png}")
     if outcome.interrupted is not None:
         return exit_status(outcome.interrupted)
     return EXIT_VIOLATION if outcome.violations else 0
@@ -124,17 +156,35 @@ def trace_command(args: argparse.Namespace) -> int:
 
 def diagram_command(args: argparse.Namespace) -> int:
     window = _window(args)
-    records = read_trace(args.trace)
-    check_output_path(args.out, "--out")
+    _check_drawing_outputs(args)
+    counted = _Counted(iter_trace(args.trace))   # streamed: never held whole
     title = args.title or os.path.basename(args.trace)
-    _write_diagram(records, args.out, title, window, args.fold)
-    print(f"diagram: {args.out}  ({len(records)} events; open it in a browser)")
+    _write_diagram(counted, args, title, window)
+    print(f"diagram: {args.out}  ({counted.count} events; open it in a browser)")
+    if args.png:
+        print(f"png:     {args.png}")
     return 0
 
 
-def _write_diagram(records: list, path: str, title: str, window, fold: bool) -> None:
+class _Counted:
+    """An iterable of records that counts them as they go by."""
+
+    def __init__(self, records) -> None:
+        self.records, self.count = records, 0
+
+    def __iter__(self):
+        for record in self.records:
+            self.count += 1
+            yield record
+
+
+def _write_diagram(records: Iterable[dict], args: argparse.Namespace, title: str,
+                   window) -> None:
     try:
-        svg = render_svg(records, title=title, window_ms=window, fold=fold)
+        svg = render_svg(records, title=title, window_ms=window, fold=args.fold,
+                         scale=args.scale)
     except ValueError as bad:
         raise ConfigError(f"--window: {bad}" if window else str(bad)) from None
-    write_text_atomically(path, svg)
+    write_text_atomically(args.out, svg)
+    if args.png:
+        write_bytes_atomically(args.png, diagram_png.svg_to_png(svg))

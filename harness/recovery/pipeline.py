@@ -1,24 +1,33 @@
-"""The recovery pipeline: notice silence, count tokens, elect, regenerate.
+"""The recovery pipeline: notice a loss, count tokens, elect, regenerate.
 
 Theory of operation
 -------------------
-The harness watches the token move (``token_received`` events). Silence longer
-than the detection timeout (a multiple of the observed lap time, with a floor,
-so a slow hold does not look like a loss) starts a Chandy–Lamport snapshot at a
-live node. If the snapshot cannot complete, the nodes whose parts did not come
-are dead (restart them) or stopped (bypass them), and the snapshot is retried.
-A complete snapshot counts the tokens of the highest epoch any node has seen:
-one means the alarm was false; zero (lost) or two and more (duplicated) start
-an election round at the chosen candidates (a random subset by default: the
-article's "arbitrary processes"). Its leader regenerates the token with
-``epoch = round``; recovery ends when that token has made a lap back to the
-leader. A round that does not finish in time is abandoned and the pipeline
-starts over from the snapshot, which finds whatever killed it.
+Two kinds of detection start a recovery. A *notice* from the operating system
+acts at once: a node's death reaches the harness as EOF on its control
+connection about a millisecond after the SIGKILL (``cause="death"``). A
+*suspicion* covers what the OS cannot see: a token dropped in silence; the
+silence detector (detector.py) adapts its timeout to the gaps between the
+token's receipts (``cause="silence"``). Either only starts a Chandy–Lamport
+snapshot: a death may or may not have taken the token with it, and a silence
+may be a slow hop. The snapshot counts the tokens of the highest epoch any
+node has seen: one means the ring is fine (after a silence: a false alarm,
+counted); zero (lost) or two and more (duplicated) start an election round at
+the chosen candidates (a random subset by default: the article's "arbitrary
+processes"). Its leader regenerates the token with ``epoch = round``;
+recovery ends when that token has made a lap back to the leader.
 
-A new ring has no token, so bootstrap is just the first recovery.
+Phases end when their cause is known. A snapshot stops waiting when a node
+dies, or when the only parts missing are those of nodes stopped for longer
+than the detection timeout (paused is not dead: the supervisor then bypasses
+them). A round, or the new token's lap, is abandoned the moment any node dies,
+and the pipeline starts over from a snapshot, which finds what the death did.
+A phase is only timed out (the backstop, ``RingView.phase_timeout_s``) when
+nothing observable explains its silence.
 
-The pipeline decides; it learns what happened from the ring view (view.py)
-and has the supervisor (supervisor.py) restart, bypass and rejoin nodes.
+A new ring has no token, so bootstrap is just the first recovery. The dead are
+replaced by the supervisor (supervisor.py) outside the ring, so no recovery
+waits for a process to boot; the pipeline learns what happened from the ring
+view (view.py).
 """
 from __future__ import annotations
 
@@ -51,6 +60,7 @@ class SnapshotResult:
     epoch: int             # the highest epoch any part had seen
     missing: list[int]     # positions whose part never came
     duration_ms: float
+    cut_short: bool = False  # a death ended it: the missing need not be mute
 
 
 @dataclass
@@ -68,6 +78,7 @@ class Recovery:
     restarted: list[int] = field(default_factory=list)
     bypassed: list[int] = field(default_factory=list)
     mute: list[int] = field(default_factory=list)   # running, but no snapshot part came
+    abandoned: list[str] = field(default_factory=list)  # why each abandoned round was
     snapshots: int = 0
     epoch: int | None = None
     detect_ms: float = 0.0
@@ -78,8 +89,13 @@ class Recovery:
     ok: bool = False
     ended_ns: int = 0
 
+    @property
+    def false_alarm(self) -> bool:
+        """A suspicion that the snapshot cleared: it cost a snapshot and nothing else."""
+        return self.cause == "silence" and self.snapshot_tokens == 1 and not self.rounds
+
     def as_dict(self) -> dict:
-        return asdict(self)
+        return {**asdict(self), "false_alarm": self.false_alarm}
 
 
 class RecoveryPipeline:
@@ -95,26 +111,38 @@ class RecoveryPipeline:
         self.round = 0
         self.snapshot_counter = 0
         self.recoveries: list[Recovery] = []
+        self._deaths_seen = 0  # deaths already acted on
 
     @property
     def epoch(self) -> int:
         return self.view.epoch
+
+    def acknowledge_deaths(self) -> None:
+        """The deaths so far were dealt with by the caller (a benchmark that restarted
+        the node itself): they start no recovery."""
+        self._deaths_seen = len(self.view.deaths)
 
     def _raise_epoch(self, epoch: int) -> None:
         self.view.epoch = max(self.view.epoch, epoch)
 
     # --- the pipeline ------------------------------------------------------------------
 
-    def recover(self, cause: str) -> Recovery:
+    def recover(self, cause: str, began_ns: int | None = None) -> Recovery:
+        """One recovery; ``began_ns`` is when its cause happened (for ``detect_ms``):
+        the last progress for a silence, the fault or the death for a death."""
         recovery = Recovery(cause)
         self.view.forget_last_receipt()
-        began_ns = self.view.last_progress_ns if cause == "silence" else time.monotonic_ns()
-        recovery.detect_ms = (time.monotonic_ns() - began_ns) / 1e6
+        if began_ns is None:
+            began_ns = self.view.last_progress_ns if cause == "silence" else time.monotonic_ns()
+        recovery.detect_ms = max(0.0, (time.monotonic_ns() - began_ns) / 1e6)
         for _attempt in range(self.max_attempts):
+            self._deaths_seen = len(self.view.deaths)  # whatever died so far is handled here
             recovery.restarted += self.supervisor.supervise()
             snapshot = self.snapshot()
             recovery.snapshots += 1
             recovery.snapshot_ms += snapshot.duration_ms
+            if not snapshot.complete and snapshot.cut_short:
+                continue  # a death broke it: replace the dead, then count again
             if not snapshot.complete:
                 restarted, bypassed, mute = self.supervisor.repair(snapshot.missing,
                                                                    recovery.mute)
@@ -139,10 +167,12 @@ class RecoveryPipeline:
         recovery.total_ms = (recovery.ended_ns - began_ns) / 1e6
         self.view.mark_progress()
         self.recoveries.append(recovery)
+        self.supervisor.supervise()  # replacements that booted meanwhile rejoin now
         pos = recovery.leader_pos if recovery.leader_pos is not None else 0
         self.cluster.note(pos, RECOVERED if recovery.ok else RECOVERY_FAILED,
                           cause=recovery.cause, total_ms=recovery.total_ms,
-                          epoch=recovery.epoch, rounds=recovery.rounds)
+                          detect_ms=recovery.detect_ms, epoch=recovery.epoch,
+                          rounds=recovery.rounds, false_alarm=recovery.false_alarm)
         return recovery
 
     def _live(self) -> list[int]:
@@ -160,11 +190,15 @@ class RecoveryPipeline:
         started = time.monotonic_ns()
         exits_before = self.view.exits
         sent = self.cluster.send(initiator, StartSnapshot(sid))
-        # A death during the snapshot dooms it: stop waiting for the timeout then.
-        self.cluster.wait_until(lambda: (not sent or self.view.exits != exits_before
-                                         or all(p in self.view.parts.get(key, {})
-                                                for p in active)),
-                                self.view.phase_timeout_s() / 2)
+
+        def settled() -> bool:
+            # A death dooms the snapshot; a node stopped for long will not answer.
+            if not sent or self.view.exits != exits_before:
+                return True
+            waiting = [p for p in active if p not in self.view.parts.get(key, {})]
+            return all(self.supervisor.paused_for_good(p) for p in waiting)
+
+        self.cluster.wait_until(settled, self.view.phase_timeout_s() / 2)
         parts = self.view.parts.pop(key, {})
         missing = [p for p in active if p not in parts]
         node_epochs = [part["node_epoch"] for part in parts.values()]
@@ -173,7 +207,8 @@ class RecoveryPipeline:
         result = SnapshotResult(sid, complete=not missing,
                                 tokens=sum(1 for e in tokens if e == epoch), epoch=epoch,
                                 missing=missing,
-                                duration_ms=(time.monotonic_ns() - started) / 1e6)
+                                duration_ms=(time.monotonic_ns() - started) / 1e6,
+                                cut_short=bool(missing) and self.view.exits != exits_before)
         self.cluster.note(initiator, SNAPSHOT_RESULT, sid=list(key), tokens=result.tokens,
                           epoch=epoch, complete=result.complete, missing=missing)
         return result
@@ -187,29 +222,51 @@ class RecoveryPipeline:
         self.cluster.note(chosen[0], ELECTION_ROUND, round=round_, candidate_pos=chosen,
                           candidate_ids=ids)
         started = time.monotonic_ns()
+        deaths_before = len(self.view.deaths)
         self._start_election(round_, chosen, started)
-        won = self.cluster.wait_until(lambda: round_ in self.view.completed_rounds,
-                                      self.view.phase_timeout_s())
+        won = self.cluster.wait_until(
+            lambda: round_ in self.view.completed_rounds
+            or len(self.view.deaths) > deaths_before, self.view.phase_timeout_s())
+        won = won and round_ in self.view.completed_rounds
         elected_ns = time.monotonic_ns()
         recovery.election_ms += (elected_ns - started) / 1e6
         if not won:
             recovery.election_messages += self.view.messages_sent.get(round_, 0)
-            self.cluster.note(chosen[0], ROUND_ABANDONED, round=round_,
-                              reason="no leader in time" if round_ not in self.view.leaders
-                              else "announcement did not come home")
+            self._abandon(round_, chosen[0], deaths_before, recovery)
             return False
         leader = self.view.leaders[round_]
         recovery.leader_pos, recovery.leader_id = leader["pos"], leader["id"]
         recovery.expected_leader_id = self.view.expected_leader(round_)
         recovery.epoch = round_
         self._raise_epoch(round_)
-        lapped = self.cluster.wait_until(lambda: round_ in self.view.laps,
-                                         self.view.phase_timeout_s())
+        deaths_before = len(self.view.deaths)
+        self.cluster.wait_until(lambda: round_ in self.view.laps
+                                or len(self.view.deaths) > deaths_before,
+                                self.view.phase_timeout_s())
+        lapped = round_ in self.view.laps
         recovery.regenerate_ms = (time.monotonic_ns() - elected_ns) / 1e6
         # Counted only now: when the leader's completion arrived, other nodes' reports
         # of their forwards could still be unread in their control pipes.
         recovery.election_messages += self.view.messages_sent.get(round_, 0)
+        if not lapped:
+            deaths = self.view.deaths_since(deaths_before)
+            recovery.abandoned.append(f"round {round_}: " + (
+                f"node {deaths[0]['pos']} died before the new token's lap" if deaths
+                else "the new token did not come home in time"))
         return lapped
+
+    def _abandon(self, round_: int, at: int, deaths_before: int, recovery: Recovery) -> None:
+        """Say why the round ends unfinished: a death the OS reported, or a timeout."""
+        deaths = self.view.deaths_since(deaths_before)
+        if deaths:
+            reason = f"node {deaths[0]['pos']} (pid {deaths[0]['pid']}) died mid-round"
+        elif round_ not in self.view.leaders:
+            reason = "no leader in time"
+        else:
+            reason = "announcement did not come home"
+        recovery.abandoned.append(f"round {round_}: {reason}")
+        self.cluster.note(at, ROUND_ABANDONED, round=round_, reason=reason,
+                          died=[d["pos"] for d in deaths])
 
     def _start_election(self, round_: int, chosen: list[int], started_ns: int) -> None:
         # Arm every candidate first (a start far ahead), then fire them all for one
@@ -234,10 +291,17 @@ class RecoveryPipeline:
     # --- the watch loop ------------------------------------------------------------------
 
     def tick(self) -> None:
-        """One turn of the watch loop: read events, supervise, recover on silence."""
-        self.cluster.poll(POLL_S)
+        """One turn of the watch loop: read events, supervise, recover on a death
+        notice at once and on a silence past the detector's timeout."""
+        remaining = self.view.detection_timeout_s() - self.view.silent_for_s()
+        self.cluster.poll(min(POLL_S, max(0.0, remaining)))
+        deaths = self.view.deaths_since(self._deaths_seen)
         self.supervisor.supervise()
-        if self.view.silent_for_s() > self.view.detection_timeout_s():
+        if deaths:
+            self._deaths_seen = len(self.view.deaths)
+            fault = self.view.fault_before(deaths[0])
+            self.recover("death", began_ns=(fault or deaths[0])["t_ns"])
+        elif self.view.silent_for_s() > self.view.detection_timeout_s():
             self.recover("silence")
 
     def run_until(self, done, timeout_s: float) -> bool:

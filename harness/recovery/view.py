@@ -3,9 +3,10 @@
 The view listens to the history and keeps what the supervisor and the pipeline
 ask about: who holds a token (``emulator.records.Holdings``, the one definition
 the checker and the diagram share), when the token last made progress and how
-long a hop takes, the snapshot parts that came in, each round's candidates,
-leader, completion and election messages, and the new token's first lap. It
-decides nothing and sends nothing; it only remembers.
+long a hop takes (feeding the silence detector), the deaths the OS reported,
+the snapshot parts that came in, each round's candidates, leader, completion
+and election messages, and the new token's first lap. It decides nothing and
+sends nothing; it only remembers.
 """
 from __future__ import annotations
 
@@ -13,22 +14,30 @@ import time
 from collections import defaultdict
 
 from emulator.records import (
-    CANDIDATE, CANDIDATE_FORWARDED, ELECTED, ELECTION_COMPLETE, LEADER, NODE_EXITED,
-    SNAPSHOT_PART, TOKEN_RECEIVED, Holdings, Record,
+    CANDIDATE, CANDIDATE_FORWARDED, ELECTED, ELECTION_COMPLETE, FAULT, LEADER, NODE_EXITED,
+    RING_STOPPING, SNAPSHOT_PART, TOKEN_RECEIVED, Holdings, Record,
 )
 
 from ..cluster import Cluster
 from ..history import History
+from .detector import SilenceDetector
 
-DETECTION_FLOOR_S = 0.15
-DETECTION_LAPS = 4.0
+# The backstop for a phase (a snapshot's parts, an election round) that nothing
+# observable explains: generous, because these machines are two noisy cores and
+# a wrong abandon costs a round. Phases whose cause is known end at once instead.
 PHASE_TIMEOUT_FLOOR_S = 0.5
+PHASE_TIMEOUT_DETECTIONS = 3.0
 
 
 class RingView:
-    def __init__(self, cluster: Cluster, history: History) -> None:
+    def __init__(self, cluster: Cluster, history: History,
+                 detector: SilenceDetector | None = None) -> None:
         self.cluster = cluster
+        self.detector = detector or SilenceDetector()
         self.epoch = 0               # the newest epoch the harness knows of
+        self.deaths: list[Record] = []  # node_exited before the orderly stop, in order
+        self.stopping = False
+        self._last_fault_by_pid: dict[int, Record] = {}
         self.holdings = Holdings()
         self.last_progress_ns = time.monotonic_ns()
         self.hop_ns_estimate: float | None = None
@@ -63,17 +72,26 @@ class RingView:
             self.completed_rounds.add(r["round"])
         elif kind == NODE_EXITED:
             self.exits += 1
+            if not self.stopping:
+                self.deaths.append(r)
+        elif kind == FAULT:
+            self._last_fault_by_pid[r["pid"]] = r
+        elif kind == RING_STOPPING:
+            self.stopping = True
 
     def _on_receipt(self, r: Record) -> None:
         if r["epoch"] < self.epoch:
             return  # a stale token moving is no progress
         now = r["t_ns"]
+        if self._last_receipt_ns is not None and now <= self._last_receipt_ns:
+            return  # read out of time order (the harness drains nodes one by one)
         hops = r["hop"] - self._last_receipt_hop
         if self._last_receipt_ns is not None and hops > 0:
+            gap = now - self._last_receipt_ns
+            self.detector.observe(gap / 1e9)
             # Per hop: a ring may report only every K-th receipt.
-            gap = (now - self._last_receipt_ns) / hops
-            self.hop_ns_estimate = (gap if self.hop_ns_estimate is None
-                                    else 0.8 * self.hop_ns_estimate + 0.2 * gap)
+            self.hop_ns_estimate = (gap / hops if self.hop_ns_estimate is None
+                                    else 0.8 * self.hop_ns_estimate + 0.2 * gap / hops)
         self._last_receipt_ns = now
         self._last_receipt_hop = r["hop"]
         self.last_progress_ns = now
@@ -107,11 +125,27 @@ class RingView:
         return active * hop_s
 
     def detection_timeout_s(self) -> float:
-        return max(DETECTION_FLOOR_S, DETECTION_LAPS * self.lap_estimate_s())
+        return self.detector.timeout_s()
 
     def phase_timeout_s(self) -> float:
-        # Generous: these machines are two noisy cores; a wrong abandon costs a round.
-        return max(PHASE_TIMEOUT_FLOOR_S, 3 * self.detection_timeout_s())
+        return max(PHASE_TIMEOUT_FLOOR_S,
+                   PHASE_TIMEOUT_DETECTIONS * self.detection_timeout_s(),
+                   2 * self.lap_estimate_s())
+
+    def deaths_since(self, count: int, positions=None) -> list[Record]:
+        """Deaths after the first ``count``, optionally only of these positions."""
+        return [r for r in self.deaths[count:] if positions is None or r["pos"] in positions]
+
+    def fault_before(self, death: Record) -> Record | None:
+        """The harness's fault aimed at the process that died, if it caused the death."""
+        return self._last_fault_by_pid.get(death["pid"])
+
+    def stopped_for_s(self, pos: int) -> float | None:
+        """How long the harness has known node ``pos`` to be stopped, or None."""
+        node = self.cluster.nodes[pos]
+        if not node.suspended or node.stopped_ns is None:
+            return None
+        return (time.monotonic_ns() - node.stopped_ns) / 1e9
 
     def expected_leader(self, round_: int) -> int | None:
         """The largest ID among the round's candidates still alive (invariant 2)."""

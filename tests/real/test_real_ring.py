@@ -1,10 +1,13 @@
 """Claims about a real ring: real processes, real signals, real pipes, real EOFs."""
 from __future__ import annotations
 
+import random
+
 import psutil
 import pytest
 
 from emulator.protocol import DropToken
+from harness.chaos.trial import Trial
 
 pytestmark = pytest.mark.real
 
@@ -76,20 +79,27 @@ def test_a_restarted_node_has_a_new_pid_same_id_and_the_token_passes_it(make_rin
 
 def test_killing_the_holder_is_detected_and_a_higher_epoch_token_circulates(make_ring):
     """Given a circulating token with a long hold, when its holder is SIGKILLed,
-    then silence is detected, the snapshot counts 0 tokens, an election runs, and
-    a token of a higher epoch circulates through every node."""
+    then the death is noticed (no silence is waited for), the snapshot counts 0
+    tokens, an election runs, and a token of a higher epoch circulates through
+    every node."""
     ring = make_ring(ids=(3, 1, 5, 2, 4), hold_ms=40)
     first = ring.pipeline.recover("bootstrap")
     assert first.ok
-    holder = ring.wait_for(_is("token_received"), since=ring.mark(), what="the token moving")
-    # A 40 ms hold leaves ample time: the holder still has it when the kill lands.
+    # Caught (SIGSTOPped while it holds the token, as the chaos scenarios do): on two
+    # busy cores the harness may read a receipt after the token has moved on.
+    holder = {"pos": Trial(ring, random.Random(1)).catch_holder()}
     ring.cluster.kill(holder["pos"])
     mark = ring.mark()
     assert ring.pipeline.run_until(
-        lambda: any(r.cause == "silence" for r in ring.pipeline.recoveries), 60)
-    recovery = ring.pipeline.recoveries[-1]
+        lambda: any(r.cause == "death" for r in ring.pipeline.recoveries), 60)
+    recovery = next(r for r in ring.pipeline.recoveries if r.cause == "death")
     assert recovery.ok and recovery.snapshot_tokens == 0
     assert recovery.epoch > first.epoch
+    # The death started the snapshot before any silence could have: the first
+    # snapshot after the kill began before the detector's timeout had passed.
+    died = ring.wait_for(_is("node_exited", pos=holder["pos"]), since=mark, what="the exit")
+    started = ring.wait_for(_is("snapshot_started"), since=mark, what="a snapshot")
+    assert started["t_ns"] >= died["t_ns"]
     ring.wait_for(_is("restarted", pos=holder["pos"]), since=mark, what="the supervisor")
     for pos in range(5):
         ring.wait_for(lambda r, p=pos: (r["kind"] == "token_received" and r["pos"] == p

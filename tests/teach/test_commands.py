@@ -27,7 +27,7 @@ def svg_root(path) -> ET.Element:
 def test_diagram_draws_a_recorded_trace(tmp_path):
     out = tmp_path / "ph.svg"
     done = ringemu("diagram", str(DATA / "pause-holder.jsonl"), "--out", str(out),
-                   "--window", "700:770")
+                   "--window", "495:530")
     assert done.returncode == 0, done.stderr
     assert str(out) in done.stdout
     svg_root(out)
@@ -51,6 +51,8 @@ def _bad_trace(tmp_path) -> str:
                   "--window", "5000:6000"], "no events"),
     (lambda tmp: ["diagram", str(DATA / "pause-holder.jsonl"), "--out",
                   "/nonexistent-dir/x.svg"], "/nonexistent-dir/x.svg"),
+    (lambda tmp: ["diagram", str(DATA / "pause-holder.jsonl"), "--out", str(tmp / "x.svg"),
+                  "--scale", "0"], "--scale"),
     (lambda tmp: ["trace", "--scenario", "meteor-strike", "--out", str(tmp / "x.svg")],
      "meteor-strike"),
     (lambda tmp: ["trace", "--scenario", "pause-holder", "--nodes", "2",
