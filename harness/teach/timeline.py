@@ -14,6 +14,9 @@ signal:
 * SIGCONT wakes it: the row says whether and when the node rejoined the ring.
 * Faults without a signal (drop_token, inject_token) show what followed.
 
+"ring recovered" is the recovery the row's snapshot began; "(no election)" when
+it counted the token alive (a death notice that cost a snapshot, nothing more).
+
 ``ringemu trace`` prints it; the lessons quote it.
 """
 from __future__ import annotations
@@ -114,7 +117,7 @@ def _stop(fault: Record, ordered: list[Record], faults: list[Record]) -> list[st
 
 def _rejoined(fault: Record, ordered: list[Record], faults: list[Record]) -> str:
     found = _first(ordered, fault["t_ns"], _next_fault_on(fault, faults),
-                   lambda r: r["kind"] == REJOINED and r["pos"] == fault["pos"])
+                   lambda r: r["kind"] == REJOINED and r["pid"] == fault["pid"])
     return "-" if found is None else f"rejoined {_ms(found, fault['t_ns'])}"
 
 
@@ -125,7 +128,10 @@ def _recovery(fault: Record, ordered: list[Record], t: int, began_before: float)
     if snapshot is not None:  # the recovery that snapshot began
         recovered = _first(ordered, snapshot["t_ns"], math.inf,
                            lambda r: r["kind"] == RECOVERED and r.get("cause") != "bootstrap")
-    return [_ms(snapshot, t), _ms(recovered, t)]
+    recovered_text = _ms(recovered, t)
+    if recovered is not None and not recovered.get("rounds"):
+        recovered_text += " (no election)"  # the count found the token: a false alarm
+    return [_ms(snapshot, t), recovered_text]
 
 
 def fault_table(records: list[Record]) -> str:
