@@ -23,7 +23,7 @@ from typing import Iterable
 Record = dict
 
 # --- node lifecycle (runtime) -------------------------------------------------
-NODE_STARTED = "node_started"        # incarnation, epoch
+NODE_STARTED = "node_started"        # epoch (the fence it starts with)
 NODE_STOPPING = "node_stopping"      # reason (shutdown | SIGTERM)
 NODE_STATS = "node_stats"            # role, sent{}, received{} (counters at exit)
 PERSIST_EPOCH = "persist_epoch"      # epoch (simulator/explorer: the epoch file write)
@@ -54,7 +54,7 @@ SNAPSHOT_RESULT = "snapshot_result"        # sid, tokens, epoch, complete, missi
 
 # --- election (protocol) -------------------------------------------------------------
 ELECTION_START = "election_start"            # round
-CANDIDATE = "candidate"                      # round, candidate_id
+CANDIDATE = "candidate"                      # round (the reporter stands)
 CANDIDATE_FORWARDED = "candidate_forwarded"  # round, candidate_id
 CANDIDATE_SWALLOWED = "candidate_swallowed"  # round, candidate_id
 CANDIDATE_DROPPED = "candidate_dropped"      # round, candidate_id, reason
@@ -128,35 +128,37 @@ class Holding:
 class Holdings:
     """Holdings built one record at a time (a live view can feed it as events arrive).
 
-    Each pid keeps its open holdings in arrival order (a node may hold several
-    tokens when a duplicate caught up); a release closes the oldest open holding
-    of its epoch. A ``token_fenced`` that matches no open holding is a stale
+    Each process (pid and position: a model checker's trace has pid 0 everywhere)
+    keeps its open holdings in arrival order (a node may hold several tokens when a
+    duplicate caught up); a release closes the oldest open holding of its epoch. A ``token_fenced`` that matches no open holding is a stale
     token refused at the door: it closes nothing. A process's exit closes
     whatever it held: the token died with it."""
 
     def __init__(self) -> None:
         self.closed: list[Holding] = []
-        self.open_by_pid: dict[int, list[Holding]] = defaultdict(list)
+        self.open_by_process: dict[tuple[int, int], list[Holding]] = defaultdict(list)
 
     def observe(self, r: Record) -> None:
         kind = r["kind"]
+        process = (r["pid"], r["pos"])
         if kind in TAKES:
-            self.open_by_pid[r["pid"]].append(Holding(r["pid"], r["pos"], r["epoch"], r["t_ns"]))
+            self.open_by_process[process].append(
+                Holding(r["pid"], r["pos"], r["epoch"], r["t_ns"]))
         elif kind in RELEASES:
-            held = self.open_by_pid.get(r["pid"], [])
+            held = self.open_by_process.get(process, [])
             for i, holding in enumerate(held):
                 if holding.epoch == r["epoch"]:
                     holding.end_ns = r["t_ns"]
                     self.closed.append(held.pop(i))
                     break
         elif kind == NODE_EXITED:
-            for holding in self.open_by_pid.pop(r["pid"], []):
+            for holding in self.open_by_process.pop(process, []):
                 holding.end_ns = r["t_ns"]
                 self.closed.append(holding)
 
     def open(self) -> list[Holding]:
         """What is held now, oldest first per process."""
-        return [h for held in self.open_by_pid.values() for h in held]
+        return [h for held in self.open_by_process.values() for h in held]
 
     def held_by(self, pos: int) -> list[Holding]:
         return [h for h in self.open() if h.pos == pos]

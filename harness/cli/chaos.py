@@ -57,7 +57,8 @@ def chaos_command(args: argparse.Namespace) -> int:
         scenarios = [experiment.scenario()]
         config = RingConfig(ids=experiment.ids, hold_ns=int(args.hold_ms * 1e6),
                             fencing=args.fencing, announce=args.announce,
-                            start_method=args.start_method)
+                            start_method=args.start_method,
+                            detector_floor_ms=args.detector_floor_ms)
         seed = experiment.seed
     else:
         names = list(SCENARIOS) if args.scenario == ["all"] else args.scenario

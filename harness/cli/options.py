@@ -97,6 +97,11 @@ def add_ring_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-store-fencing", dest="task_fencing", action="store_false",
                         help="the task store accepts steps of any epoch (shows what "
                              "fencing at the store protects)")
+    parser.add_argument("--detector-floor-ms", type=non_negative("--detector-floor-ms"),
+                        default=20.0, metavar="MS",
+                        help="never suspect a lost token sooner than MS after its last "
+                             "reported receipt; above the floor the timeout adapts to the "
+                             "gaps between receipts (mean + 8 sigma; default 20)")
 
 
 def ring_config(args: argparse.Namespace) -> RingConfig:
@@ -113,7 +118,8 @@ def ring_config(args: argparse.Namespace) -> RingConfig:
     return RingConfig(ids=ids, hold_ns=int(args.hold_ms * 1e6), fencing=args.fencing,
                       announce=args.announce, start_method=args.start_method,
                       task=args.task, task_idempotent=args.task_idempotent,
-                      task_fencing=args.task_fencing)
+                      task_fencing=args.task_fencing,
+                      detector_floor_ms=args.detector_floor_ms)
 
 
 def candidates(args: argparse.Namespace, nodes: int) -> int | None:

@@ -260,19 +260,10 @@ class Hold:
     stale_from_ns: int | None = None  # a newer epoch was created while it was held
 
 
-def _one_pid_per_life(records: list[Record]) -> list[Record]:
-    """Records whose ``pid`` tells processes apart. The model checker's traces have
-    no processes (pid 0 everywhere): give each position a pid of its own, so that a
-    view keyed by pid (the checker's holdings) sees one node per position."""
-    if not any(r.get("pid") == 0 for r in records):
-        return records
-    return [dict(r, pid=-1 - r["pos"]) if r.get("pid") == 0 else r for r in records]
-
-
 def holdings(records: Iterable[Record]) -> list[Hold]:
     """When each node held a token: the checker's holdings (one rule for both), each
     marked stale from the moment a newer epoch was created while it was held."""
-    ordered = _one_pid_per_life(sorted_records(records))
+    ordered = sorted_records(records)
     created = sorted((r["t_ns"], r["epoch"]) for r in ordered if r["kind"] == kinds.TOKEN_CREATED)
     holds = []
     for h in schema_holdings(ordered):

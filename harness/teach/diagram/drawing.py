@@ -8,12 +8,11 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 from html import escape
-from typing import Iterable
 
 from . import analysis as an
 from .canvas import COLOURS, EPOCH_COLOURS, Canvas, label_svg
 from .layout import Box, Rows, TimeAxis, around, build_axis
-from .marks import NOTE, TOKEN, annotation, draw_marks
+from .marks import NOTE, TOKEN, annotation
 
 LEFT, RIGHT_MARGIN = 168.0, 28.0
 TITLE_Y, SUBTITLE_Y, LANE_Y = 22.0, 40.0, 56.0
