@@ -14,6 +14,7 @@ from .options import (
 )
 from ..report import summary_table, trial_table
 from ..files import check_output_folder, check_output_path
+from .view import add_view_option, check_view, write_trial_view
 
 EXIT_VIOLATION = 1
 
@@ -36,6 +37,7 @@ def register(commands) -> None:
                        help="write config, every trial and the summary as JSON to PATH")
     chaos.add_argument("--runs-dir", default="runs", metavar="DIR",
                        help="run store: traces and results per trial (default ./runs)")
+    add_view_option(chaos, "the first failed trial (or, if none failed, the last trial)")
     chaos.set_defaults(handler=chaos_command)
     listing = commands.add_parser("scenarios", help="list the built-in chaos scenarios",
                                   description="Name and one-line description of every "
@@ -76,15 +78,16 @@ def chaos_command(args: argparse.Namespace) -> int:
     if args.json is not None:
         check_output_path(args.json, "--json")
     check_output_folder(args.runs_dir, "--runs-dir")
+    check_view(args)
     return run_chaos(scenarios, config, trials=args.trials, seed=seed,
                      arrangement=args.arrangement,
                      candidates=candidates(args, config.nodes),
-                     runs_dir=args.runs_dir, json_path=args.json)
+                     runs_dir=args.runs_dir, json_path=args.json, view_path=args.view)
 
 
 def run_chaos(scenarios: list[Scenario], ring: RingConfig, *, trials: int, seed: int,
               arrangement: str, candidates: int | None, runs_dir: str,
-              json_path: str | None) -> int:
+              json_path: str | None, view_path: str | None = None) -> int:
     config = CampaignConfig(scenarios=scenarios, ring=ring, trials=trials, seed=seed,
                             arrangement=arrangement, candidates=candidates,
                             runs_dir=runs_dir)
@@ -125,6 +128,8 @@ def run_chaos(scenarios: list[Scenario], ring: RingConfig, *, trials: int, seed:
             print(f"  replay: {result.replay}")
             if result.trace:
                 print(f"  trace:  {result.trace}")
+    if view_path is not None and results:
+        write_trial_view((failed or results[-1:])[0], view_path)
     if status == 0 and failed:
         status = EXIT_VIOLATION
     return status
