@@ -26,6 +26,7 @@ Record = dict
 NODE_STARTED = "node_started"        # epoch (the fence it starts with)
 NODE_STOPPING = "node_stopping"      # reason (shutdown | SIGTERM)
 NODE_STATS = "node_stats"            # role, sent{}, received{} (counters at exit)
+NODE_CRASHED = "node_crashed"        # error: the exception that is about to end the node
 PERSIST_EPOCH = "persist_epoch"      # epoch (simulator/explorer: the epoch file write)
 
 # --- links (runtime and protocol) ---------------------------------------------
@@ -66,6 +67,11 @@ ELECTED_DROPPED = "elected_dropped"          # round, leader_id, reason
 ELECTED_STALE = "elected_stale"              # round, node_round
 ELECTION_COMPLETE = "election_complete"      # round, leader_id
 LEADER_CONFLICT = "leader_conflict"          # round, leader_id
+# The other election algorithms (emulator/protocol/elections/): their messages are
+# reported generically; ``candidate`` then carries ``sent`` when a start sends 2.
+ELECTION_SENT = "election_sent"              # round, message, side [, candidate_id, phase...]
+ELECTION_SWALLOWED = "election_swallowed"    # round, message [, candidate_id, phase...]
+ELECTION_DROPPED = "election_dropped"        # round, message, reason [, ...]
 LEADER_DEPOSED = "leader_deposed"            # round, epoch, by: a leader saw a newer epoch
                                              # (by "token" | "election" | "store")
 
@@ -96,6 +102,7 @@ RECOVERY_FAILED = "recovery_failed"  # cause, total_ms, epoch, rounds
 # --- the trial's closing records (harness) ---------------------------------------------
 TRIAL_END = "trial_end"              # active_positions, final_epoch
 HYGIENE = "hygiene"                  # leftover_pids, zombies, fds_before, fds_after
+HARNESS_STALLED = "harness_stalled"  # stalled_ms, since_ns: the harness itself did not run
 
 KINDS = frozenset(value for name, value in globals().items()
                   if name.isupper() and isinstance(value, str))
@@ -104,8 +111,9 @@ KINDS = frozenset(value for name, value in globals().items()
 # process's exit: a dead process holds nothing).
 TAKES = frozenset({TOKEN_RECEIVED, TOKEN_CREATED, TOKEN_INJECTED, TOKEN_RETURNED})
 RELEASES = frozenset({TOKEN_PASSED, TOKEN_DROPPED, TOKEN_FENCED})
-# The messages an election round costs, one record per message sent.
-ELECTION_SENDS = frozenset({CANDIDATE, CANDIDATE_FORWARDED, ELECTED})
+# The messages an election round costs, one record per message sent (a candidate
+# record stands for its ``sent`` field's count, 1 when absent).
+ELECTION_SENDS = frozenset({CANDIDATE, CANDIDATE_FORWARDED, ELECTED, ELECTION_SENT})
 
 
 # --- who held which token when ---------------------------------------------------------

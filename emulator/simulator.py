@@ -23,7 +23,11 @@ Commands (``StartElection``, ``StartSnapshot``, ``DropToken``, ``InjectToken``,
 connection. Faults outside a node (losing a message in flight, a restart) are
 methods. Every ``Report`` becomes an ``Event``; ``Send`` outputs are counted
 per message type and, for election messages, per round: the message-complexity
-claims of Chang & Roberts are claims about those counters.
+claims of Chang & Roberts (and of every other algorithm, ``algorithm=``) are
+claims about those counters. ``elect(..., quick=True)`` runs a round at scale
+(N = 1024): it picks a random non-empty channel in O(1) instead of listing every
+enabled step, fires no timer, and (with ``forwarding_events=False``) keeps no
+event per forwarded message -- the counters are the same.
 """
 from __future__ import annotations
 
@@ -32,13 +36,24 @@ from collections import Counter, deque
 from dataclasses import dataclass
 from typing import Callable, Iterable, Optional, Sequence, Union
 
-from emulator.records import FAULT, LEADER, NODE_STARTED, PERSIST_EPOCH, SNAPSHOT_PART
+from emulator.records import (
+    CANDIDATE_DROPPED, CANDIDATE_FORWARDED, CANDIDATE_SWALLOWED, ELECTED, ELECTION_DROPPED,
+    ELECTION_SENT, ELECTION_SWALLOWED, FAULT, LEADER, MARKER_RECEIVED, NODE_STARTED,
+    PERSIST_EPOCH, SNAPSHOT_PART,
+)
 
 from .protocol import (
-    HOLD_TIMER, Candidate, Elected, NodeProtocol, PersistEpoch, Received, Report, Send,
-    SetTimer, Side, SnapshotId, StartElection, StartSnapshot, TimerFired, Token,
+    DEFAULT_ALGORITHM, HOLD_TIMER, Elected, ElectionMessage, NodeProtocol, PersistEpoch,
+    Received, Report, Send, SetTimer, Side, SnapshotId, StartElection, StartSnapshot, TimerFired, Token,
 )
 from .protocol.messages import Input, Output, RingMessage
+
+
+# Per-message reports that ``forwarding_events=False`` leaves out (as the node
+# runtime's ``report_forwarding`` does).
+FORWARDING_KINDS = frozenset((
+    MARKER_RECEIVED, CANDIDATE_FORWARDED, CANDIDATE_SWALLOWED, CANDIDATE_DROPPED, ELECTED,
+    ELECTION_SENT, ELECTION_SWALLOWED, ELECTION_DROPPED))
 
 
 @dataclass(frozen=True)
@@ -81,9 +96,13 @@ class SnapshotResult:
 class ElectionOutcome:
     round: int
     leaders: tuple[int, ...]   # IDs that reported ``leader`` for the round
-    candidate_messages: int
+    candidate_messages: int    # the algorithm's own messages (all but the announcement)
     elected_messages: int
     steps: int
+
+    @property
+    def messages(self) -> int:
+        return self.candidate_messages + self.elected_messages
 
     @property
     def leader_id(self) -> Optional[int]:
@@ -116,13 +135,16 @@ class RingSimulator:
 
     def __init__(self, ids: Sequence[int], *, seed: int = 0,
                  epochs: Optional[Sequence[int]] = None, hold_ns: int = 0,
-                 fencing: bool = True, announce: bool = True) -> None:
+                 fencing: bool = True, announce: bool = True,
+                 algorithm: str = DEFAULT_ALGORITHM, forwarding_events: bool = True) -> None:
         if len(ids) < 2 or len(set(ids)) != len(ids):
             raise ValueError(f"need >= 2 unique IDs, got {list(ids)}")
         self.ids = list(ids)
         self.n = len(self.ids)
         self.rng = random.Random(seed)
-        self._options = {"hold_ns": hold_ns, "fencing": fencing, "announce": announce}
+        self.algorithm = algorithm
+        self._options = {"hold_ns": hold_ns, "fencing": fencing, "announce": announce,
+                         "algorithm": algorithm}
         # What each node's state file holds: the only thing a restart keeps.
         self.persisted = list(epochs) if epochs is not None else [0] * self.n
         if len(self.persisted) != self.n:
@@ -136,6 +158,11 @@ class RingSimulator:
         self.sent_in_round: Counter[tuple[int, str]] = Counter()  # (round, type)
         self.steps = 0
         self._snapshot_counter = 0
+        self.forwarding_events = forwarding_events
+        # Channels that may hold something, for quick rounds (emptied ones are
+        # dropped lazily): a list to pick from, a set to test membership.
+        self._busy: list[tuple[int, Side]] = []
+        self._busy_set: set[tuple[int, Side]] = set()
 
     def _fresh_node(self, pos: int) -> NodeProtocol:
         return NodeProtocol(self.ids[pos], epoch=self.persisted[pos], **self._options)
@@ -159,15 +186,21 @@ class RingSimulator:
     def _send(self, pos: int, send: Send) -> None:
         message = send.message
         if send.side is Side.RIGHT:
-            self.channels[((pos + 1) % self.n, Side.LEFT)].append(message)
+            key = ((pos + 1) % self.n, Side.LEFT)
         else:
-            self.channels[((pos - 1) % self.n, Side.RIGHT)].append(message)
+            key = ((pos - 1) % self.n, Side.RIGHT)
+        self.channels[key].append(message)
+        if key not in self._busy_set:
+            self._busy_set.add(key)
+            self._busy.append(key)
         kind = type(message).__name__
         self.sent[kind] += 1
-        if isinstance(message, (Candidate, Elected)):
+        if isinstance(message, ElectionMessage):
             self.sent_in_round[(message.round, kind)] += 1
 
     def _record(self, pos: int, kind: str, fields: dict) -> None:
+        if not self.forwarding_events and kind in FORWARDING_KINDS:
+            return
         self.events.append(Event(self.steps, pos, self.ids[pos], kind, fields))
 
     # --- steps -------------------------------------------------------------
@@ -260,8 +293,28 @@ class RingSimulator:
 
     # --- elections and snapshots ---------------------------------------------
 
+    def run_quick(self, max_steps: int) -> int:
+        """Deliver messages, a random non-empty channel at a time, until none is left;
+        no timer fires. Raises past ``max_steps`` (something circulates)."""
+        busy, busy_set, channels, rng = self._busy, self._busy_set, self.channels, self.rng
+        taken = 0
+        while busy:
+            i = rng.randrange(len(busy))
+            key = busy[i]
+            if not channels[key]:
+                busy[i] = busy[-1]
+                busy.pop()
+                busy_set.discard(key)
+                continue
+            if taken >= max_steps:
+                raise RuntimeError(f"not quiet after {max_steps} steps")
+            self.take(Delivery(*key))
+            taken += 1
+        return taken
+
     def elect(self, candidates: Iterable[int], round_: Optional[int] = None, *,
-              timers: bool = False, max_steps: int = 100_000) -> ElectionOutcome:
+              timers: bool = False, max_steps: int = 100_000,
+              quick: bool = False) -> ElectionOutcome:
         """Start a round at the candidate *positions* at once, run until quiet.
 
         The round defaults to one above every fence, as the harness chooses it.
@@ -272,10 +325,15 @@ class RingSimulator:
             round_ = max(node.epoch for node in self.nodes) + 1
         for pos in candidates:
             self.command(pos, StartElection(round_))
-        steps = self.run_until_quiet(max_steps, timers=timers)
+        if quick:
+            steps = self.run_quick(max_steps)
+        else:
+            steps = self.run_until_quiet(max_steps, timers=timers)
         leaders = tuple(e.node_id for e in self.events_of(LEADER, round=round_))
-        return ElectionOutcome(round_, leaders, self.sent_in_round[(round_, "Candidate")],
-                               self.sent_in_round[(round_, "Elected")], steps)
+        own = sum(count for (r, kind), count in self.sent_in_round.items()
+                  if r == round_ and kind != Elected.__name__)
+        return ElectionOutcome(round_, leaders, own, self.sent_in_round[(round_, "Elected")],
+                               steps)
 
     def start_snapshot(self, pos: int) -> SnapshotId:
         self._snapshot_counter += 1

@@ -77,6 +77,7 @@ class NodeHandle:
     pid: int | None = None  # kept here: a closed Process object no longer tells it
     ready: bool = False     # this incarnation reported node_started: it reads its links
     pidfd: int | None = None  # Linux: a descriptor naming this very process
+    killed_by_harness: bool = False  # SIGKILLed by the harness itself (stop, restart)
     stopped_ns: int | None = None  # when the harness stopped it (SIGSTOP), if it did
 
     @property
@@ -289,6 +290,8 @@ class Cluster:
             if fault:
                 self._record(node, FAULT, {"fault": signal.Signals(signum).name,
                                              "target_pos": node.pos, "signal": int(signum)})
+            elif signum == signal.SIGKILL:
+                node.killed_by_harness = True  # its exit is the harness's doing
             if node.pidfd is not None:
                 signal.pidfd_send_signal(node.pidfd, signum)
             else:
@@ -423,6 +426,7 @@ class Cluster:
                         inherited_fds=inherited,
                         token_report_every=self.config.token_report_every,
                         report_forwarding=self.config.report_forwarding,
+                        algorithm=self.config.algorithm,
                         task_path=self.task_path)
         process = self.context.Process(target=node_main, name=f"ringemu-node-{pos}",
                                        args=(spec, node_end, left, right), daemon=True)
@@ -441,6 +445,7 @@ class Cluster:
         node.incarnation += 1
         node.suspended = False
         node.ready = False
+        node.killed_by_harness = False
         self.selector.register(harness_end, selectors.EVENT_READ, node)
 
     def _reap(self, node: NodeHandle) -> None:
@@ -455,6 +460,7 @@ class Cluster:
         process = node.process
         process.join(5.0)
         if process.exitcode is None:  # closed its control but lingers: make sure
+            node.killed_by_harness = True
             node.ps.kill()
             process.join()
         exitcode = process.exitcode
@@ -466,6 +472,8 @@ class Cluster:
         fields = {"exitcode": exitcode}
         if exitcode < 0:
             fields["signal"] = signal.Signals(-exitcode).name
+        if node.killed_by_harness:
+            fields["by_harness"] = True  # not a fault, not on its own: the harness's kill
         self._record(node, NODE_EXITED, fields)
         node.suspended = False
 
@@ -506,10 +514,34 @@ def _make_state_dir() -> str:
     left by harnesses that died (SIGKILL allows no cleanup) are removed first."""
     parent = _state_parent() or tempfile.gettempdir()
     for entry in os.scandir(parent):
-        owner = re.fullmatch(r"ringemu-state-(\d+)-\w+", entry.name)
-        if owner and entry.is_dir() and not psutil.pid_exists(int(owner.group(1))):
+        if _abandoned(entry):
             shutil.rmtree(entry.path, ignore_errors=True)
     return tempfile.mkdtemp(prefix=f"ringemu-state-{os.getpid()}-", dir=parent)
+
+
+def _abandoned(entry: os.DirEntry) -> bool:
+    """A state folder (a real folder, not a link) that this user owns and whose
+    harness is gone: no process has its pid, or the one that has it started after
+    the folder last changed (the pid was reused). Another user's folders are never
+    touched, whatever their name says."""
+    owner = re.fullmatch(r"ringemu-state-(\d+)-\w+", entry.name)
+    if owner is None:
+        return False
+    try:
+        if not entry.is_dir(follow_symlinks=False):
+            return False
+        info = entry.stat(follow_symlinks=False)
+    except OSError:
+        return False
+    if info.st_uid != os.geteuid():
+        return False
+    try:
+        started = psutil.Process(int(owner.group(1))).create_time()
+    except (psutil.NoSuchProcess, ValueError, OverflowError):
+        return True
+    except psutil.Error:
+        return False  # not ours to look at: not ours to remove
+    return started > info.st_ctime + 1.0  # creation times have a coarse resolution
 
 
 def _state_parent() -> str | None:

@@ -29,6 +29,7 @@ class History:
         self.records: list[Record] = []
         self._listeners: list[Listener] = []
         self._trace = TraceWriter(trace_path) if trace_path is not None else None
+        self._trace_error: str | None = None
 
     def subscribe(self, listener: Listener) -> None:
         self._listeners.append(listener)
@@ -52,9 +53,15 @@ class History:
     def of_kind(self, *kinds: str) -> list[Record]:
         return [r for r in self.records if r["kind"] in kinds]
 
+    @property
+    def trace_error(self) -> str | None:
+        """Why the trace file is incomplete (a full disk), or None."""
+        return self._trace.error if self._trace is not None else self._trace_error
+
     def close(self) -> None:
         if self._trace is not None:
             self._trace.close()
+            self._trace_error = self._trace.error
             self._trace = None
 
 

@@ -41,8 +41,10 @@ from dataclasses import dataclass
 from emulator.records import (
     Holding, Record, holdings,
     BYPASSED, CANDIDATE, CANDIDATE_DROPPED, CANDIDATE_FORWARDED, CANDIDATE_SWALLOWED,
-    ELECTED, ELECTION_COMPLETE, ELECTION_ROUND, ELECTION_START, FAULT, HYGIENE, LEADER,
-    LEADER_CONFLICT, NODE_EXITED, NODE_STARTED, RECOVERED, ROUND_ABANDONED, SNAPSHOT_PART,
+    ELECTED, ELECTION_COMPLETE, ELECTION_DROPPED, ELECTION_ROUND, ELECTION_SENT,
+    ELECTION_START, ELECTION_SWALLOWED, FAULT, HARNESS_STALLED, HYGIENE, LEADER,
+    LEADER_CONFLICT, NODE_CRASHED, NODE_EXITED, NODE_STARTED, RECOVERED, ROUND_ABANDONED,
+    SNAPSHOT_PART,
     SNAPSHOT_RESULT, TASK_STEP, TASK_STORE, TOKEN_CREATED, TOKEN_FENCED, TOKEN_INJECTED,
     TOKEN_PASSED, TOKEN_RECEIVED, TRIAL_END,
 )
@@ -52,7 +54,11 @@ from emulator.records import (
 RECOVERY_DEADLINE_MS = 10_000.0
 
 INVARIANTS = ("single_leader", "correct_leader", "mutual_exclusion", "one_token",
-              "termination", "liveness", "hygiene", "task_applied_twice", "task_lost")
+              "termination", "liveness", "hygiene", "unexpected_exit",
+              "task_applied_twice", "task_lost")
+
+# What a fault's signal makes a node's exit status: anything else was the node's own.
+_EXIT_BY_SIGNAL = {"SIGKILL": (-9,), "SIGTERM": (143, -15)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +78,7 @@ def check(records: list[Record], *, nodes: int,
             + check_termination(records, nodes=nodes)
             + check_liveness(records, recovery_deadline_ms=recovery_deadline_ms)
             + check_hygiene(records)
+            + check_unexpected_exit(records)
             + check_task_applied_twice(records)
             + check_task_lost(records))
 
@@ -239,6 +246,7 @@ _FENCE_EVIDENCE = {
     ELECTION_START: "round", CANDIDATE: "round", CANDIDATE_FORWARDED: "round",
     CANDIDATE_SWALLOWED: "round", CANDIDATE_DROPPED: "round", LEADER: "round",
     ELECTED: "round", ELECTION_COMPLETE: "round", LEADER_CONFLICT: "round",
+    ELECTION_SENT: "round", ELECTION_SWALLOWED: "round", ELECTION_DROPPED: "round",
 }
 
 
@@ -311,6 +319,9 @@ def _tokens_at_trial_end(records: list[Record]) -> list[Violation]:
 # --- 5. termination --------------------------------------------------------------------
 
 
+_WHO = frozenset(("t_ns", "pos", "id", "pid", "kind"))  # who reported, not what
+
+
 def check_termination(records: list[Record], *, nodes: int) -> list[Violation]:
     violations = []
     end = _last(records, TRIAL_END)
@@ -334,6 +345,17 @@ def check_termination(records: list[Record], *, nodes: int) -> list[Violation]:
                 "termination", None,
                 f"candidate id {node_id} of round {round_} was forwarded {count} times "
                 f"on a ring of {nodes} nodes."))
+    # The other algorithms report each message they send (election_sent), named by
+    # its fields: on a healthy ring one message passes each node at most once.
+    sends = Counter(tuple(sorted((k, str(v)) for k, v in r.items() if k not in _WHO))
+                    for r in _of_kind(records, ELECTION_SENT))
+    for key, count in sorted(sends.items()):
+        if count > nodes:
+            what = ", ".join(f"{k} {v}" for k, v in key)
+            violations.append(Violation(
+                "termination", None,
+                f"the election message ({what}) was sent {count} times on a ring of "
+                f"{nodes} nodes."))
     announcements = Counter(r["round"] for r in _of_kind(records, ELECTED))
     for round_, count in sorted(announcements.items()):
         if count > nodes:
@@ -355,6 +377,8 @@ def check_liveness(records: list[Record], *, recovery_deadline_ms: float) -> lis
     fault = _last(records, FAULT)
     since = fault["t_ns"] if fault is not None else _by_time(records)[0]["t_ns"]
     deadline = since + int(recovery_deadline_ms * 1e6)
+    if any(s["since_ns"] < deadline and s["t_ns"] > since for s in harness_stalls(records)):
+        return []  # the harness itself did not run: no verdict on timing (see below)
     final = end.get("final_epoch")
     if final is None:
         return [Violation("liveness", end["t_ns"],
@@ -389,7 +413,57 @@ def check_hygiene(records: list[Record]) -> list[Violation]:
     return [Violation("hygiene", report["t_ns"], detail) for detail in found]
 
 
-# --- 8. the leader's task: each step applied exactly once --------------------------------
+# --- 8. no node exits on its own --------------------------------------------------------
+
+
+def check_unexpected_exit(records: list[Record]) -> list[Violation]:
+    """A node process ends only by a fault aimed at it or by the harness's own hand.
+
+    A node that raised (``node_crashed``, with its error) or exited with a status
+    that no injected fault explains (a SIGKILL fault explains -9, a SIGTERM fault
+    143) left by itself: a bug or a configuration it cannot carry, even if the
+    supervisor restarted it and the token went on. The harness's own kills (the
+    orderly stop, a restart) carry ``by_harness``."""
+    crashes = {r["pid"]: r for r in _of_kind(records, NODE_CRASHED)}
+    explained: dict[int, set[int]] = defaultdict(set)
+    for fault in _of_kind(records, FAULT):
+        explained[fault["pid"]].update(_EXIT_BY_SIGNAL.get(fault["fault"], ()))
+    violations = []
+    for exited in _of_kind(records, NODE_EXITED):
+        crash = crashes.pop(exited["pid"], None)
+        status = exited["exitcode"]
+        if crash is None and (status == 0 or exited.get("by_harness")
+                              or status in explained[exited["pid"]]):
+            continue
+        error = f": {crash['error']}" if crash is not None else ""
+        violations.append(Violation(
+            "unexpected_exit", exited["t_ns"],
+            f"{_node(exited)} exited on its own with status {status}, no fault aimed at "
+            f"it{error}."))
+    for crash in crashes.values():  # crashed, and the history ends before its exit
+        violations.append(Violation("unexpected_exit", crash["t_ns"],
+                                    f"{_node(crash)} crashed: {crash['error']}."))
+    return violations
+
+
+# --- the harness's own stalls (no invariant: a trial the harness could not time) ---------
+
+
+def harness_stalls(records: list[Record]) -> list[Record]:
+    """Stretches when the harness process itself did not run (SIGSTOP, a long stall).
+
+    Timing verdicts over such a stretch (liveness) would blame the protocol for the
+    harness's absence, so ``check_liveness`` gives none there, and the trial runner
+    reports the trial as ``harness_stalled`` instead of judging it on time."""
+    return _of_kind(records, HARNESS_STALLED)
+
+
+def describe_stall(stall: Record) -> str:
+    return (f"the harness itself did not run for {stall['stalled_ms'] / 1e3:.1f} s "
+            f"(stopped or starved); timing could not be judged")
+
+
+# --- 9. the leader's task: each step applied exactly once --------------------------------
 
 
 def _applied_steps(records: list[Record]) -> list[tuple[int, int, int]]:

@@ -5,7 +5,7 @@ from typing import TYPE_CHECKING
 
 from tabulate import tabulate
 
-from emulator.records import NODE_STATS, holdings
+from emulator.records import HARNESS_STALLED, NODE_STATS, holdings
 
 from .cluster import Cluster
 from .history import History
@@ -41,13 +41,13 @@ def recovery_table(recoveries: list[Recovery]) -> str:
     rows = [[r.cause, r.snapshot_tokens, ",".join(map(str, r.rounds)) or "-",
              ",".join(map(str, r.candidate_ids)) or "-", r.leader_id, r.expected_leader_id,
              r.election_messages, ",".join(map(str, r.restarted)) or "-",
-             ",".join(map(str, r.bypassed)) or "-",
+             ",".join(map(str, r.bypassed)) or "-", ",".join(map(str, r.mute)) or "-",
              f"{r.detect_ms:.1f}", f"{r.snapshot_ms:.1f}", f"{r.election_ms:.1f}",
              f"{r.regenerate_ms:.1f}", f"{r.total_ms:.1f}", _outcome(r)]
             for r in recoveries]
     return tabulate(rows, headers=["cause", "tokens", "rounds", "candidates", "leader",
                                    "expected", "election msgs", "restarted", "bypassed",
-                                   "detect ms", "snapshot ms", "elect ms", "regen ms",
+                                   "mute", "detect ms", "snapshot ms", "elect ms", "regen ms",
                                    "total ms", "outcome"])
 
 
@@ -68,19 +68,28 @@ def trial_table(results: list[TrialResult]) -> str:
              "-" if r.leader_id is None else r.leader_id,
              "-" if r.expected_leader_id is None else r.expected_leader_id,
              r.election_messages, r.cause or "-", _ms(r.detect_ms), _ms(r.elect_ms),
-             _ms(r.recover_ms), "ok" if r.ok else "; ".join(v.split(":")[0]
-                                                           for v in r.violations)]
+             _ms(r.recover_ms), _trial_verdict(r)]
             for r in results]
     return tabulate(rows, headers=["scenario", "trial", "seed", "N", "faults", "tokens",
                                    "rounds", "leader", "expected", "elect msgs", "cause",
                                    "detect ms", "elect ms", "recover ms", "verdict"])
 
 
+def _trial_verdict(result: TrialResult) -> str:
+    """ok, the invariants a trial broke, or that the harness stalled (unjudged)."""
+    if result.ok:
+        return "ok"
+    names = list(dict.fromkeys(v.split(":")[0] for v in result.violations))
+    if result.stalled:
+        names.append(HARNESS_STALLED)
+    return "; ".join(names)
+
+
 def summary_table(rows: list[dict]) -> str:
-    return tabulate([[r["scenario"], r["trials"], r["ok"], r["violations"],
+    return tabulate([[r["scenario"], r["trials"], r["ok"], r["violations"], r["stalled"],
                       r["false_alarms"], _ms(r["median_recover_ms"]),
                       _ms(r["p95_recover_ms"])] for r in rows],
-                    headers=["scenario", "trials", "ok", "violations", "false alarms",
+                    headers=["scenario", "trials", "ok", "violations", "stalled", "false alarms",
                              "median recover ms", "p95 recover ms"])
 
 

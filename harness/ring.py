@@ -18,12 +18,13 @@ import time
 
 import psutil
 
-from emulator.records import HYGIENE
+from emulator.records import HARNESS_STALLED, HYGIENE
 
 from .cluster import Cluster
 from .config import RingConfig
 from .history import History, Narrator
 from .recovery import RecoveryPipeline, RingView, Supervisor
+from .watchdog import StallWatch
 from .recovery.detector import SilenceDetector
 
 
@@ -49,6 +50,7 @@ class Ring:
         self.pipeline = RecoveryPipeline(self.cluster, self.view, self.supervisor,
                                          seed=seed, candidates=candidates)
         self.stopped = False
+        self.stall_watch = StallWatch()
 
     @property
     def nodes(self) -> int:
@@ -70,6 +72,7 @@ class Ring:
         return watch.found
 
     def start(self) -> "Ring":
+        self.stall_watch.start()
         try:
             self.cluster.start()
         except BaseException:
@@ -90,9 +93,18 @@ class Ring:
         self.stopped = True
         try:
             self.cluster.stop()
+            self._record_stalls()
             self._record_hygiene()
         finally:
             self.history.close()
+
+    def _record_stalls(self) -> None:
+        """Each stretch the harness did not run (watchdog.py), stamped when it ended."""
+        for since_ns, until_ns in self.stall_watch.stop():
+            # Stamped like the harness's other notes (node 0's pid), but when it ended.
+            self.history({"t_ns": until_ns, "pos": 0, "id": self.config.ids[0],
+                          "pid": self.cluster.nodes[0].pid, "kind": HARNESS_STALLED,
+                          "since_ns": since_ns, "stalled_ms": (until_ns - since_ns) / 1e6})
 
     def _record_hygiene(self) -> None:
         infrastructure = infrastructure_pids()

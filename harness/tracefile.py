@@ -16,6 +16,7 @@ from typing import Iterable, Iterator, TextIO
 from emulator.records import Record
 
 from .config import ConfigError
+from .files import OutputError
 
 FORMAT = "ringemu-trace"
 VERSION = 2  # 1 was the header-less format of the first releases
@@ -28,21 +29,40 @@ class TraceError(ConfigError):
 
 
 class TraceWriter:
-    """Writes the header, then one line per record, each flushed as written."""
+    """Writes the header, then one line per record, each flushed as written.
+
+    A write that fails (a full disk) does not stop the run it records: the writer
+    keeps the first failure in ``error``, stops writing, and the command reports it
+    at the end (``OutputError``, exit 4) with everything else it kept."""
 
     def __init__(self, path: str) -> None:
         self.path = path
+        self.error: str | None = None
         self._stream: TextIO | None = open(path, "w", encoding="utf-8", buffering=1)
-        self._stream.write(_line(HEADER))
+        self._guarded(self._stream.write, _line(HEADER))
 
     def write(self, record: Record) -> None:
         if self._stream is not None:
-            self._stream.write(_line(record))
+            self._guarded(self._stream.write, _line(record))
 
     def close(self) -> None:
         if self._stream is not None:
-            self._stream.close()
-            self._stream = None
+            stream, self._stream = self._stream, None
+            try:
+                stream.close()
+            except OSError as why:
+                self.error = self.error or f"{self.path}: cannot be written: {why.strerror}"
+
+    def _guarded(self, write, text: str) -> None:
+        try:
+            write(text)
+        except OSError as why:
+            self.error = f"{self.path}: cannot be written: {why.strerror}"
+            stream, self._stream = self._stream, None
+            try:
+                stream.close()
+            except OSError:
+                pass  # the same failure again, on the buffered rest
 
 
 def write_trace(path: str, records: Iterable[Record]) -> int:
@@ -55,6 +75,8 @@ def write_trace(path: str, records: Iterable[Record]) -> int:
             count += 1
     finally:
         writer.close()
+    if writer.error is not None:
+        raise OutputError(writer.error)
     return count
 
 

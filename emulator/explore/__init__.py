@@ -9,10 +9,10 @@ from __future__ import annotations
 import itertools
 from typing import Callable, Iterable, Optional, Sequence
 
-from .model import FAULTS, MUTATIONS, Config
+from .model import CR_MUTATIONS, FAULTS, MUTATIONS, Config
 from .search import Explorer, Result
 
-__all__ = ["Config", "Explorer", "FAULTS", "MUTATIONS", "Result", "arrangements", "explore"]
+__all__ = ["CR_MUTATIONS", "Config", "Explorer", "FAULTS", "MUTATIONS", "Result", "arrangements", "explore"]
 
 
 def arrangements(n: int, ids: Optional[Sequence[int]] = None,
@@ -33,11 +33,12 @@ def arrangements(n: int, ids: Optional[Sequence[int]] = None,
 def explore(n: int, *, ids: Optional[Sequence[int]] = None, faults: Iterable[str] = (),
             max_faults: int = 1, max_rounds: int = 2, announce: bool = True,
             mutation: Optional[str] = None, patient: bool = True, symmetry: bool = True,
+            algorithm: str = "cr",
             compact: bool = True, por: bool = True, max_states: Optional[int] = None,
             progress: Optional[Callable[[str], None]] = None) -> Result:
     """Every reachable state of ``n`` nodes; the first (shortest) violation, if any."""
     cfg = Config(n, arrangements(n, ids, mutation), faults=tuple(faults),
                  max_faults=max_faults, max_rounds=max_rounds, announce=announce,
-                 mutation=mutation, patient=patient)
+                 mutation=mutation, patient=patient, algorithm=algorithm)
     return Explorer(cfg, symmetry=symmetry, compact=compact, por=por, max_states=max_states,
                     progress=progress).run()

@@ -26,11 +26,15 @@ The world (all of it is in the state):
   incoming messages wait), ``bypassed`` (spliced out by the harness), its state
   file (``persisted``: the highest epoch seen), its protocol, whether its hold
   timer is pending, and where its right link goes.
-* Links carry messages rightwards only (tokens, candidates, announcements; markers
-  are not modelled). A node reads every link that still reaches it, as the node
-  runtime does ("retired, not closed"); messages from one writer to one reader
-  are one FIFO queue (a re-spliced link is appended to the old one: a slight
-  under-approximation of the runtime, which could read the new one first).
+* Links carry messages rightwards (tokens, candidates, announcements; markers
+  are not modelled) and, for the algorithms that use them (Hirschberg–Sinclair,
+  Franklin), leftwards too: a node's left link then has a target of its own
+  (``LLINK``), and a channel is named by the signed distance to its writer
+  (positive: the writer is that far to the left). A node reads every link that
+  still reaches it, as the node runtime does ("retired, not closed"); messages
+  from one writer to one reader in one direction are one FIFO queue (a
+  re-spliced link is appended to the old one: a slight under-approximation of
+  the runtime, which could read the new one first).
 * A crash (SIGKILL) loses the node's protocol, its timer and what was in flight
   *to* it; what it sent stays readable by its neighbour; the node writing to it
   sees its right link go down at once (``LinkDown``: a held token then waits).
@@ -56,23 +60,25 @@ from typing import Iterable, Optional
 from emulator.records import (
     BYPASSED, CANDIDATE, CANDIDATE_DROPPED, CANDIDATE_FORWARDED, CANDIDATE_STALE,
     CANDIDATE_SWALLOWED, ELECTED, ELECTED_DROPPED, ELECTED_STALE, ELECTION_COMPLETE,
-    ELECTION_ROUND, ELECTION_STALE, FAULT, LEADER, LEADER_CONFLICT, MESSAGE_LOST,
-    NODE_EXITED, NODE_STARTED, PERSIST_EPOCH, REJOINED, RESTARTED, RESUMED, TOKEN_CREATED,
+    ELECTION_DROPPED, ELECTION_ROUND, ELECTION_SENT, ELECTION_STALE, ELECTION_SWALLOWED,
+    FAULT, LEADER, LEADER_CONFLICT, MESSAGE_LOST, NODE_EXITED, NODE_STARTED, PERSIST_EPOCH, REJOINED, RESTARTED, RESUMED, TOKEN_CREATED,
     TOKEN_RECEIVED,
 )
 
 from ..protocol import (
-    Candidate, DropToken, Elected, InjectToken, LinkDown, LinkUp, NodeProtocol, PersistEpoch,
-    ProtocolViolation, Received, Report, Send, SetTimer, Side, StartElection, Status,
-    TimerFired, Token,
+    ALGORITHMS, DEFAULT_ALGORITHM, Candidate, Compare, DropToken, Elected, InjectToken, Lap,
+    LinkDown, LinkUp, NodeProtocol, PersistEpoch, Probe, ProtocolViolation, Received, Relay,
+    Reply, Report, Send, SetTimer, Side, StartElection, Status, TimerFired, Token, Victory,
 )
 from ..protocol.election import Elector
+from ..protocol.elections.base import ElectionProtocol
 
 FAULTS = ("crash", "restart", "drop", "duplicate", "pause")
 MUTATIONS = ("no-fencing", "forward-own-id", "duplicate-ids", "never-win")
 
-# Fields of a node tuple.
-ID, UP, PAUSED, OUT, PERSISTED, PROTO, TIMER, RLINK, CHANS, LEADS, CANDS = range(11)
+# Fields of a node tuple (LLINK: the left link's target, kept only for algorithms
+# that send leftwards; 0 otherwise).
+ID, UP, PAUSED, OUT, PERSISTED, PROTO, TIMER, RLINK, CHANS, LEADS, CANDS, LLINK = range(12)
 # Fields of the global tuple.
 G_ROUNDS, G_FAULTS, G_CREATED, G_INJECTED, G_DIED = range(5)
 
@@ -80,10 +86,11 @@ G_ROUNDS, G_FAULTS, G_CREATED, G_INJECTED, G_DIED = range(5)
 # passed or fenced, no leader made): what partial-order reduction may reorder.
 INVISIBLE = frozenset((
     CANDIDATE_FORWARDED, CANDIDATE_SWALLOWED, CANDIDATE_DROPPED, CANDIDATE_STALE,
-    ELECTED, ELECTED_STALE, ELECTED_DROPPED, ELECTION_STALE, ELECTION_COMPLETE))
+    ELECTED, ELECTED_STALE, ELECTED_DROPPED, ELECTION_STALE, ELECTION_COMPLETE,
+    ELECTION_SENT, ELECTION_SWALLOWED, ELECTION_DROPPED))
 
 # Protocol fields: (epoch, held ((epoch, hop), ...), right_up, round, status, leader_id,
-#                   forwarded candidate IDs (sorted), announced)
+#                   forwarded keys (sorted), announced, the algorithm's own state)
 _NO_PROTO = ()
 
 # Actions that are the protocols' own moves (the rest are faults and the harness).
@@ -121,6 +128,26 @@ class NeverWinElector(Elector):
 
 
 _ELECTORS = {"forward-own-id": ForwardOwnIdElector, "never-win": NeverWinElector}
+# Mutations that are Chang–Roberts' own bugs (the others apply to every algorithm).
+CR_MUTATIONS = ("forward-own-id",)
+
+
+def _mutated(algorithm: str, mutation: Optional[str]) -> type[ElectionProtocol]:
+    """The elector class to explore: the algorithm's, or a seeded bug in it."""
+    base = ALGORITHMS[algorithm]
+    if mutation == "forward-own-id":
+        return ForwardOwnIdElector
+    if mutation == "never-win":
+        if algorithm == "cr":
+            return NeverWinElector
+        return type(f"NeverWin{base.__name__}", (base,), {"win": _never_win})
+    return base
+
+
+def _never_win(self):
+    """Seeded bug for any algorithm: the winner drops its win instead of leading."""
+    return [Report(ELECTION_DROPPED, {"round": self.round, "message": "win",
+                                        "reason": "never-win"})]
 
 
 @dataclass(frozen=True)
@@ -139,6 +166,7 @@ class Config:
     # message left in flight on the ring): its timeouts are seconds, a round takes
     # milliseconds. False: a round may be abandoned at any instant.
     patient: bool = True
+    algorithm: str = DEFAULT_ALGORITHM
     # Memo of single-node steps (see Transition.feed): not part of the identity.
     cache: dict = field(default_factory=dict, compare=False, hash=False, repr=False)
 
@@ -159,6 +187,12 @@ class Config:
                                  "'duplicate-ids' mutation allows that)")
         if self.max_rounds < 1:
             raise ValueError("need at least one election round")
+        if self.algorithm not in ALGORITHMS:
+            raise ValueError(f"unknown algorithm {self.algorithm!r}; choose from "
+                             f"{', '.join(ALGORITHMS)}")
+        if self.mutation in CR_MUTATIONS and self.algorithm != "cr":
+            raise ValueError(f"mutation {self.mutation!r} is a Chang–Roberts bug; it needs "
+                             "algorithm 'cr'")
 
     @property
     def fencing(self) -> bool:
@@ -167,6 +201,14 @@ class Config:
     @property
     def fault_free(self) -> bool:
         return not self.faults or self.max_faults == 0
+
+    @property
+    def bidirectional(self) -> bool:
+        return ALGORITHMS[self.algorithm].bidirectional
+
+    @property
+    def elector(self) -> type[ElectionProtocol]:
+        return _mutated(self.algorithm, self.mutation)
 
 
 @dataclass
@@ -188,7 +230,8 @@ class Step:
 
     @property
     def message(self) -> Optional[tuple]:
-        """The election message this step forwarded, if it was a forward."""
+        """The election message this step forwarded, if it was a Chang–Roberts forward
+        or an announcement."""
         sent = [e for e in self.events if e[1] in (CANDIDATE_FORWARDED, ELECTED)]
         if not sent:
             return None
@@ -203,8 +246,7 @@ class Step:
 
 def build_protocol(cfg: Config, node_id: int, proto: tuple) -> NodeProtocol:
     node = NodeProtocol(node_id, epoch=proto[0], fencing=cfg.fencing, announce=cfg.announce)
-    if cfg.mutation in _ELECTORS:
-        node.election = _ELECTORS[cfg.mutation](node_id, cfg.announce)
+    node.election = cfg.elector(node_id, cfg.announce)
     node.token.held = [Token(e, h) for e, h in proto[1]]
     node.token.right_up = proto[2]
     node.election.round = proto[3]
@@ -212,6 +254,7 @@ def build_protocol(cfg: Config, node_id: int, proto: tuple) -> NodeProtocol:
     node.election.leader_id = proto[5] or None
     node.election.forwarded = set(proto[6])
     node.election.announced = proto[7]
+    node.election.restore(proto[8])
     return node
 
 
@@ -220,53 +263,83 @@ def encode_protocol(node: NodeProtocol, keep_hops: bool) -> tuple:
     if node.snapshot.in_progress():
         raise AssertionError("the explorer does not model snapshots")
     held = tuple((t.epoch, t.hop if keep_hops else 0) for t in token.held)
+    # Keys of different algorithms mix ints, strings and sides: sorted by repr.
     return (token.epoch, held, token.right_up, election.round, election.status,
-            election.leader_id or 0, tuple(sorted(election.forwarded)), election.announced)
+            election.leader_id or 0, tuple(sorted(election.forwarded, key=repr)),
+            election.announced, election.state())
 
 
-def fresh_protocol(epoch: int) -> tuple:
-    return (epoch, (), True, 0, Status.WAITING, 0, (), False)
+def fresh_protocol(cfg: Config, epoch: int) -> tuple:
+    key = ("fresh", epoch)
+    if key not in cfg.cache:
+        node = NodeProtocol(1, epoch=epoch, fencing=cfg.fencing, announce=cfg.announce)
+        node.election = cfg.elector(1, cfg.announce)
+        cfg.cache[key] = encode_protocol(node, False)
+    return cfg.cache[key]
 
 
 # Fields the encoding covers: if a protocol class grows state, the explorer must
 # learn about it rather than silently forget it (tests/explore checks this too).
+# An elector's own per-round state is covered by its ``state_attributes``.
 KNOWN_ATTRIBUTES = {
     # "task": the leader's task is off in the explorer (its tokens tell no steps).
     "NodeProtocol": {"node_id", "token", "snapshot", "election", "task"},
     "TokenKeeper": {"epoch", "hold_ns", "fencing", "held", "right_up", "tokens_held_total"},
     "Elector": {"node_id", "announce", "round", "status", "leader_id", "forwarded",
-                "announced"},
+                "announced", "was_candidate"},
 }
 
 
 def unknown_attributes() -> dict[str, set[str]]:
     node = NodeProtocol(1)
-    found = {"NodeProtocol": set(vars(node)), "TokenKeeper": set(vars(node.token)),
-             "Elector": set(vars(node.election))}
-    return {name: attrs - KNOWN_ATTRIBUTES[name] for name, attrs in found.items()
-            if attrs - KNOWN_ATTRIBUTES[name]}
+    found = {"NodeProtocol": set(vars(node)), "TokenKeeper": set(vars(node.token))}
+    for name, cls in ALGORITHMS.items():
+        found[name] = set(vars(cls(1))) - set(cls.state_attributes)
+    known = lambda name: KNOWN_ATTRIBUTES.get(name, KNOWN_ATTRIBUTES["Elector"])
+    return {name: attrs - known(name) for name, attrs in found.items()
+            if attrs - known(name)}
 
 
 # --- messages ---------------------------------------------------------------------------
 
 
+# Election messages as (tag, round, ID it is about, other fields...): the ID whose
+# owner must not pass it on unchanged (see Transition.send); None for Relay, whose
+# values legitimately pass their owners.
+_ELECTION_TAGS = {
+    "C": (Candidate, ("round", "node_id")),
+    "E": (Elected, ("round", "leader_id")),
+    "L": (Lap, ("round", "node_id", "largest")),
+    "P": (Probe, ("round", "node_id", "phase", "hops", "largest")),
+    "R": (Reply, ("round", "node_id", "phase")),
+    "F": (Compare, ("round", "node_id", "phase", "largest")),
+    "D": (Relay, ("round", "value", "phase", "second")),
+    "V": (Victory, ("round", "leader_id", "lap")),
+}
+_TAG_OF = {cls: (tag, fields) for tag, (cls, fields) in _ELECTION_TAGS.items()}
+MESSAGE_NAMES = {"T": "Token", **{tag: cls.__name__ for tag, (cls, _) in _ELECTION_TAGS.items()}}
+
+
 def encode_message(message, keep_hops: bool) -> tuple:
     if isinstance(message, Token):
         return ("T", message.epoch, message.hop if keep_hops else 0)
-    if isinstance(message, Candidate):
-        return ("C", message.round, message.node_id)
-    if isinstance(message, Elected):
-        return ("E", message.round, message.leader_id)
-    raise AssertionError(f"the explorer does not model {message!r}")
+    entry = _TAG_OF.get(type(message))
+    if entry is None:
+        raise AssertionError(f"the explorer does not model {message!r}")
+    tag, fields = entry
+    return (tag,) + tuple(getattr(message, name) for name in fields)
 
 
 def decode_message(encoded: tuple):
-    kind = encoded[0]
-    if kind == "T":
+    if encoded[0] == "T":
         return Token(encoded[1], encoded[2])
-    if kind == "C":
-        return Candidate(encoded[1], encoded[2])
-    return Elected(encoded[1], encoded[2])
+    cls, fields = _ELECTION_TAGS[encoded[0]]
+    return cls(**dict(zip(fields, encoded[1:])))
+
+
+def owner_id(encoded: tuple) -> Optional[int]:
+    """The ID an election message carries that its owner must never pass on."""
+    return None if encoded[0] in "TD" else encoded[2]
 
 
 def describe_message(encoded: tuple) -> str:
@@ -274,16 +347,21 @@ def describe_message(encoded: tuple) -> str:
         return f"Token(epoch {encoded[1]})"
     if encoded[0] == "C":
         return f"Candidate(round {encoded[1]}, id {encoded[2]})"
-    return f"Elected(round {encoded[1]}, leader id {encoded[2]})"
+    if encoded[0] == "E":
+        return f"Elected(round {encoded[1]}, leader id {encoded[2]})"
+    cls, fields = _ELECTION_TAGS[encoded[0]]
+    return f"{cls.__name__}(" + ", ".join(
+        f"{name} {value}" for name, value in zip(fields, encoded[1:])) + ")"
 
 
 # --- the initial states -------------------------------------------------------------------
 
 
-def initial_state(ids: Iterable[int]) -> tuple:
-    """A new ring: every node up with epoch 0, linked to its right neighbour, no token."""
-    nodes = tuple((node_id, True, False, False, 0, fresh_protocol(0), False, 1, (), (), ())
-                  for node_id in ids)
+def initial_state(cfg: Config, ids: Iterable[int]) -> tuple:
+    """A new ring: every node up with epoch 0, linked to its neighbours, no token."""
+    left = 1 if cfg.bidirectional else 0
+    nodes = tuple((node_id, True, False, False, 0, fresh_protocol(cfg, 0), False, 1, (), (),
+                   (), left) for node_id in ids)
     return ((0, 0, 0, (), False), nodes)
 
 
@@ -298,9 +376,9 @@ def run_protocol(cfg: Config, node_id: int, proto: tuple, event, keep_hops: bool
     effects = []
     for output in outputs:
         if isinstance(output, Send):
-            if output.side is not Side.RIGHT:
+            if output.side is not Side.RIGHT and not cfg.bidirectional:
                 raise AssertionError(f"unexpected send to the left: {output!r}")
-            effects.append(("send", encode_message(output.message, keep_hops)))
+            effects.append(("send", (output.side, encode_message(output.message, keep_hops))))
         elif isinstance(output, SetTimer):
             effects.append(("timer", output.delay_ns))
         elif isinstance(output, Report):
@@ -373,6 +451,32 @@ class Transition:
     def set_target(self, pos: int, target: Optional[int]) -> None:
         self.nodes[pos][RLINK] = 0 if target is None else (target - pos) % self.n
 
+    def left_target(self, pos: int) -> Optional[int]:
+        off = self.nodes[pos][LLINK]
+        return None if off == 0 else (pos - off) % self.n
+
+    def set_left_target(self, pos: int, target: Optional[int]) -> None:
+        if self.cfg.bidirectional:
+            self.nodes[pos][LLINK] = 0 if target is None else (pos - target) % self.n
+
+    def join(self, left: int, right: int) -> None:
+        """A fresh duplex link from ``left``'s right side to ``right``'s left side;
+        both ends must be up. Only the writer to the right hears of it (LinkUp: a held
+        token may go); the left end matters only to algorithms that send leftwards."""
+        self.set_target(left, right)
+        self.link_up(left)
+        self.set_left_target(right, left)
+
+    def cut_right(self, pos: int) -> None:
+        """``pos``'s right link has nobody at its other end any more."""
+        self.set_target(pos, None)
+        self.link_down(pos)
+
+    def cut_left(self, pos: int) -> None:
+        if self.cfg.bidirectional and self.nodes[pos][UP]:
+            self.set_left_target(pos, None)
+            self.feed(pos, LinkDown(Side.LEFT))
+
     # --- feeding a protocol -------------------------------------------------------
 
     def feed(self, pos: int, event, delivered: Optional[tuple] = None) -> None:
@@ -395,7 +499,7 @@ class Transition:
         node[PROTO] = new_proto
         for kind, value in outputs:
             if kind == "send":
-                self.send(pos, value, delivered)
+                self.send(pos, value[0], value[1], delivered)
             elif kind == "timer":
                 node[TIMER] = True
             elif kind == "report":
@@ -404,20 +508,25 @@ class Transition:
                 node[PERSISTED] = value
                 self.note(pos, PERSIST_EPOCH, {"epoch": value})
 
-    def send(self, pos: int, encoded: tuple, delivered: Optional[tuple]) -> None:
-        if (delivered is not None and encoded[0] in "CE" and encoded == delivered
-                and encoded[2] == self.nodes[pos][ID]):
-            what = "candidate ID" if encoded[0] == "C" else "leader announcement"
+    def send(self, pos: int, side: Side, encoded: tuple, delivered: Optional[tuple]) -> None:
+        if (delivered is not None and encoded == delivered and encoded[0] != "T"
+                and owner_id(encoded) == self.nodes[pos][ID]):
+            what = {"C": "candidate ID", "E": "leader announcement"}.get(
+                encoded[0], "election message")
             self.violate("termination", (
                 f"{self.who(pos)} forwarded its own {what} {describe_message(encoded)}: "
                 f"nothing on the ring stops it any more, it circulates forever"))
-        target = self.target(pos)
+        if side is Side.RIGHT:
+            target = self.target(pos)
+            off = None if target is None else (target - pos) % self.n
+        else:
+            target = self.left_target(pos)
+            off = None if target is None else -((pos - target) % self.n)
         if target is None:
-            self.note(pos, MESSAGE_LOST, {"side": "right", "message": {
-                "T": "Token", "C": "Candidate", "E": "Elected"}[encoded[0]]})
+            self.note(pos, MESSAGE_LOST, {"side": side.value,
+                                          "message": MESSAGE_NAMES[encoded[0]]})
             return
         reader = self.nodes[target]
-        off = (target - pos) % self.n
         chans = dict(reader[CHANS])
         chans[off] = chans.get(off, ()) + (encoded,)
         reader[CHANS] = tuple(sorted(chans.items()))
@@ -472,7 +581,8 @@ class Transition:
         else:
             del chans[off]
         node[CHANS] = tuple(sorted(chans.items()))
-        self.feed(pos, Received(Side.LEFT, decode_message(head)), delivered=head)
+        side = Side.LEFT if off > 0 else Side.RIGHT  # a negative distance: from the right
+        self.feed(pos, Received(side, decode_message(head)), delivered=head)
 
     def fire(self, pos: int) -> None:
         self.nodes[pos][TIMER] = False
@@ -491,23 +601,25 @@ class Transition:
         self.glob[G_DIED] = True  # the harness hears of it at once: it may abandon the round
         self.note(pos, NODE_EXITED, {"signal": "SIGKILL"})
         node[UP], node[PAUSED] = False, False
-        node[PROTO], node[TIMER], node[RLINK] = _NO_PROTO, False, 0
+        node[PROTO], node[TIMER], node[RLINK], node[LLINK] = _NO_PROTO, False, 0, 0
         node[CHANS], node[CANDS] = (), ()        # what was in flight to it is gone
         for q in range(self.n):
             if q != pos and self.target(q) == pos:
-                self.set_target(q, None)
-                self.link_down(q)
+                self.cut_right(q)
+            if q != pos and self.left_target(q) == pos:
+                self.cut_left(q)
 
     def relaunch(self, pos: int) -> None:
         """A new process at ``pos``: in place, or outside the ring if the node was
         bypassed (the harness replaces the dead outside and rejoins them later)."""
         node = self.nodes[pos]
         node[UP], node[PAUSED] = True, False
-        node[PROTO], node[TIMER] = fresh_protocol(node[PERSISTED]), False
+        node[PROTO], node[TIMER] = fresh_protocol(self.cfg, node[PERSISTED]), False
         node[CHANS], node[CANDS] = (), ()
         self.note(pos, NODE_STARTED, {"restart": True, "epoch": node[PERSISTED]})
         if node[OUT]:
             self.set_target(pos, None)
+            self.set_left_target(pos, None)
             self.link_down(pos)
         else:
             self.splice_in(pos)
@@ -516,14 +628,13 @@ class Transition:
         """Fresh links from the left ring neighbour to ``pos`` and from ``pos`` on."""
         left, right = self.left_active(pos), self.right_active(pos)
         if left is not None and self.nodes[left][UP]:
-            self.set_target(left, pos)
-            self.link_up(left)
-        if right is not None and self.nodes[right][UP]:
-            self.set_target(pos, right)
-            self.link_up(pos)
+            self.join(left, pos)
         else:
-            self.set_target(pos, None)
-            self.link_down(pos)
+            self.set_left_target(pos, None)
+        if right is not None and self.nodes[right][UP]:
+            self.join(pos, right)
+        else:
+            self.cut_right(pos)
 
     def bypass(self, pos: int) -> None:
         node = self.nodes[pos]
@@ -533,11 +644,11 @@ class Transition:
         self.note(pos, BYPASSED, {"left_pos": left, "right_pos": right})
         if self.nodes[left][UP]:
             if self.nodes[right][UP]:
-                self.set_target(left, right)
-                self.link_up(left)
+                self.join(left, right)
             else:
-                self.set_target(left, None)
-                self.link_down(left)
+                self.cut_right(left)
+        elif self.nodes[right][UP]:
+            self.cut_left(right)
 
     def rejoin(self, pos: int) -> None:
         self.nodes[pos][OUT] = False
@@ -678,10 +789,13 @@ def enabled(cfg: Config, state: tuple) -> list[tuple]:
         elif node[UP] and node[OUT]:
             actions.append(("rejoin", p))
         elif not node[UP]:
-            # The dead: restart in place, or bypass first and replace outside the ring.
-            actions.append(("repair", p))
+            # The dead, as the supervisor treats them: taken out of the ring first when
+            # the ring can spare them, then replaced outside it (rejoined once up);
+            # restarted in place on a ring of two.
             if not node[OUT] and active > 2:
                 actions.append(("bypass", p))
+            else:
+                actions.append(("repair", p))
     # A patient harness waits for the round in flight, unless a death told it the
     # round is lost (it abandons the round at once and starts the next).
     if (glob[G_ROUNDS] < cfg.max_rounds and snapshot_completes(state) and token_lost(state)
@@ -714,6 +828,8 @@ def ample_candidates(cfg: Config, state: tuple, actions: list[tuple]) -> list[tu
     glob, nodes = state
     if not cfg.patient or (cfg.faults and glob[G_FAULTS] < cfg.max_faults):
         return []
+    if cfg.bidirectional:
+        return []  # every node has two writers, one each way: nothing to take alone
     if any(a[0] not in PROTOCOL_ACTIONS for a in actions):
         return []
     n = cfg.n
@@ -747,7 +863,7 @@ def is_election_delivery(state: tuple, action: tuple) -> bool:
     if action[0] != "deliver":
         return False
     queue = dict(state[1][action[1]][CHANS])[action[2]]
-    return queue[0][0] in "CE"
+    return queue[0][0] != "T"
 
 
 # --- symmetry ------------------------------------------------------------------------------

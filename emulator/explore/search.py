@@ -44,7 +44,8 @@ def pack(action: tuple) -> int:
     if action[0] == "elect":
         arg = sum(1 << p for p in action[1])
     elif action[0] == "deliver":
-        arg = action[2]
+        off = action[2]  # negative: a leftward channel (model.py); 128 + |off| packed
+        arg = off if off > 0 else 128 - off
     else:
         arg = 0
     pos = 0 if action[0] == "elect" else action[1]
@@ -56,7 +57,7 @@ def unpack(code: int) -> tuple:
     if kind == "elect":
         return (kind, tuple(p for p in range(8) if arg >> p & 1))
     if kind == "deliver":
-        return (kind, pos, arg)
+        return (kind, pos, arg if arg < 128 else 128 - arg)
     return (kind, pos)
 
 
@@ -142,7 +143,7 @@ class Explorer:
 
         self._roots: dict[int, tuple] = {}
         for ids in cfg.arrangements:
-            state = self.canon(model.initial_state(ids))[0]
+            state = self.canon(model.initial_state(cfg, ids))[0]
             root, new = add(state, -1, -1, 0)
             if new:
                 self._roots[root] = state

@@ -32,49 +32,37 @@ every other surviving candidate by the time it wins.
 """
 from __future__ import annotations
 
-from enum import Enum
-
 from emulator.records import (
-    CANDIDATE, CANDIDATE_DROPPED, CANDIDATE_FORWARDED, CANDIDATE_STALE,
-    CANDIDATE_SWALLOWED, ELECTED, ELECTED_DROPPED, ELECTED_STALE, ELECTION_COMPLETE,
-    ELECTION_STALE, LEADER, LEADER_CONFLICT,
+    CANDIDATE_DROPPED, CANDIDATE_FORWARDED, CANDIDATE_STALE, CANDIDATE_SWALLOWED,
 )
 
-from .messages import Candidate, Elected, Output, ProtocolViolation, Report, Send, Side
+from .elections.base import ElectionProtocol, Status
+from .messages import Candidate, ElectionMessage, Output, Report, Send, Side
+
+__all__ = ["Elector", "Status"]
 
 
-class Status(str, Enum):
-    WAITING = "waiting"
-    CANDIDATE = "candidate"
-    NOT_LEADER = "not_leader"
-    LEADER = "leader"
+class Elector(ElectionProtocol):
+    """One node's share of the election (Chang–Roberts: rightwards, compare and swallow)."""
 
+    name = "cr"
+    messages = (Candidate,)
+    # Chang–Roberts decides by status alone: was_candidate follows from it.
+    state_attributes = ()
 
-class Elector:
-    """One node's share of the election."""
+    def restore(self, state: tuple) -> None:
+        self.was_candidate = self.status in (Status.CANDIDATE, Status.LEADER)
 
-    drop_repeats = True  # the model checker turns it off to put the old bug back
+    def start(self) -> list[Output]:
+        return [Send(Side.RIGHT, Candidate(self.round, self.node_id))]
 
-    def __init__(self, node_id: int, announce: bool = True) -> None:
-        self.node_id = node_id
-        self.announce = announce
-        self.round = 0
-        self.status = Status.WAITING
-        self.leader_id: int | None = None
-        self.forwarded: set[int] = set()  # candidate IDs forwarded in this round
-        self.announced = False            # this round's Elected forwarded already
+    def receive(self, side: Side, message: ElectionMessage) -> list[Output]:
+        return self.on_candidate(message)
 
-    # --- inputs ------------------------------------------------------------
-
-    def on_start(self, round_: int) -> list[Output]:
-        if round_ < self.round:
-            return [Report(ELECTION_STALE, {"round": round_, "node_round": self.round})]
-        self._enter_round(round_)
-        if self.status is not Status.WAITING:
-            return []  # a larger ID already passed through: stay out of it
-        self.become_candidate()
-        return [Report(CANDIDATE, {"round": round_}),
-                Send(Side.RIGHT, Candidate(round_, self.node_id))]
+    def on_message(self, side: Side, message: ElectionMessage) -> list[Output]:
+        if isinstance(message, Candidate):
+            return self.on_candidate(message)  # its own stale check, its own record kinds
+        return super().on_message(side, message)
 
     def on_candidate(self, message: Candidate) -> list[Output]:
         if message.round < self.round:
@@ -103,57 +91,5 @@ class Elector:
         # happen after the next node's receipt.
         return [Report(CANDIDATE_FORWARDED, fields), Send(Side.RIGHT, message)]
 
-    def on_elected(self, message: Elected) -> list[Output]:
-        if message.round < self.round:
-            return [Report(ELECTED_STALE, {"round": message.round, "node_round": self.round})]
-        self._enter_round(message.round)
-        fields = {"round": message.round, "leader_id": message.leader_id}
-        outputs: list[Output] = []
-        if message.leader_id == self.node_id:
-            if self.status is Status.LEADER:
-                return [Report(ELECTION_COMPLETE, fields)]
-            return [Report(ELECTED_DROPPED, {**fields, "reason": "own_id"})]
-        if self.drop_repeats and self.announced:
-            return [Report(ELECTED_DROPPED, {**fields, "reason": "repeat"})]
-        if self.status is Status.LEADER:
-            # Two leaders in one round: only possible with duplicate IDs.
-            outputs.append(Report(LEADER_CONFLICT, fields))
-        self.become_not_leader()
-        self.leader_id = message.leader_id
-        self.announced = True
-        return outputs + [Report(ELECTED, fields), Send(Side.RIGHT, message)]
-
-    # --- transitions -------------------------------------------------------
-
-    def _enter_round(self, round_: int) -> None:
-        """A newer round resets this node to waiting; callers dropped older ones."""
-        if round_ > self.round:
-            self.round = round_
-            self.status = Status.WAITING
-            self.leader_id = None
-            self.forwarded = set()
-            self.announced = False
-
-    def become_candidate(self) -> None:
-        if self.status is not Status.WAITING:
-            raise ProtocolViolation(f"become_candidate from {self.status.value}")
-        self.status = Status.CANDIDATE
-
-    def become_not_leader(self) -> None:
-        self.status = Status.NOT_LEADER
-
-    def become_leader(self) -> None:
-        if self.status is not Status.CANDIDATE:
-            raise ProtocolViolation(f"become_leader from {self.status.value}")
-        self.status = Status.LEADER
-        self.leader_id = self.node_id
-
     def _win(self) -> list[Output]:
-        self.become_leader()
-        fields = {"round": self.round, "leader_id": self.node_id}
-        outputs: list[Output] = [Report(LEADER, {"round": self.round})]
-        if self.announce:
-            outputs.append(Send(Side.RIGHT, Elected(self.round, self.node_id)))
-        else:
-            outputs.append(Report(ELECTION_COMPLETE, fields))
-        return outputs
+        return self.win()

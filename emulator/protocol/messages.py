@@ -66,8 +66,16 @@ class Marker:
     sid: SnapshotId
 
 
+class ElectionMessage:
+    """Base of every election message: each carries its ``round`` (an epoch), so
+    the node can fence with it and route it to the elector, whatever the algorithm."""
+
+    __slots__ = ()
+    round: int
+
+
 @dataclass(frozen=True, slots=True)
-class Candidate:
+class Candidate(ElectionMessage):
     round: int
     node_id: int
 
@@ -77,7 +85,7 @@ class Candidate:
 
 
 @dataclass(frozen=True, slots=True)
-class Elected:
+class Elected(ElectionMessage):
     round: int
     leader_id: int
 
@@ -86,7 +94,114 @@ class Elected:
         _natural("leader_id", self.leader_id, 1)
 
 
-RingMessage = Union[Token, Marker, Candidate, Elected]
+# The other algorithms' messages (emulator/protocol/elections/). ``phase`` counts an
+# algorithm's phases from 0 within one round.
+
+
+@dataclass(frozen=True, slots=True)
+class Lap(ElectionMessage):
+    """LeLann: ``node_id`` on its lap of the ring, with the largest candidate ID it
+    has passed so far (``largest``), so that a lost ID cannot make a smaller one win."""
+
+    round: int
+    node_id: int
+    largest: int
+
+    def __post_init__(self) -> None:
+        _natural("round", self.round, 1)
+        _natural("node_id", self.node_id, 1)
+        _natural("largest", self.largest, 1)
+
+
+@dataclass(frozen=True, slots=True)
+class Probe(ElectionMessage):
+    """Hirschberg–Sinclair: ``node_id`` explores 2**phase hops; ``hops`` travelled so
+    far; ``largest``: the largest candidate ID it has passed (a lost winner's witness)."""
+
+    round: int
+    node_id: int
+    phase: int
+    hops: int
+    largest: int
+
+    def __post_init__(self) -> None:
+        _natural("round", self.round, 1)
+        _natural("node_id", self.node_id, 1)
+        _natural("phase", self.phase)
+        _natural("hops", self.hops, 1)
+        _natural("largest", self.largest, 1)
+        if self.phase > 63 or self.hops > 2 ** self.phase:
+            raise ValueError(f"a phase-{self.phase} probe cannot have travelled "
+                             f"{self.hops} hops")
+
+
+@dataclass(frozen=True, slots=True)
+class Reply(ElectionMessage):
+    """Hirschberg–Sinclair: no larger ID within 2**phase hops of ``node_id`` on this side."""
+
+    round: int
+    node_id: int
+    phase: int
+
+    def __post_init__(self) -> None:
+        _natural("round", self.round, 1)
+        _natural("node_id", self.node_id, 1)
+        _natural("phase", self.phase)
+
+
+@dataclass(frozen=True, slots=True)
+class Compare(ElectionMessage):
+    """Franklin: an active node's ID, sent both ways to its nearest active neighbours;
+    ``largest``: the largest candidate ID it has passed (see Probe)."""
+
+    round: int
+    phase: int
+    node_id: int
+    largest: int
+
+    def __post_init__(self) -> None:
+        _natural("round", self.round, 1)
+        _natural("phase", self.phase)
+        _natural("node_id", self.node_id, 1)
+        _natural("largest", self.largest, 1)
+
+
+@dataclass(frozen=True, slots=True)
+class Relay(ElectionMessage):
+    """Peterson / Dolev–Klawe–Rodeh: an active node's temporary ID (``second`` False),
+    or the one it received, passed on to the next active node (``second`` True)."""
+
+    round: int
+    phase: int
+    value: int
+    second: bool
+
+    def __post_init__(self) -> None:
+        _natural("round", self.round, 1)
+        _natural("phase", self.phase)
+        _natural("value", self.value, 1)
+        if not isinstance(self.second, bool):
+            raise ValueError(f"second must be a bool, got {self.second!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class Victory(ElectionMessage):
+    """Peterson: the largest candidate ID is known. It travels to its owner
+    (``lap`` False), then once round the ring from there (``lap`` True) so that
+    every node can object; back at the owner, the owner leads."""
+
+    round: int
+    leader_id: int
+    lap: bool
+
+    def __post_init__(self) -> None:
+        _natural("round", self.round, 1)
+        _natural("leader_id", self.leader_id, 1)
+        if not isinstance(self.lap, bool):
+            raise ValueError(f"lap must be a bool, got {self.lap!r}")
+
+
+RingMessage = Union[Token, Marker, Candidate, Elected, Lap, Probe, Reply, Compare, Relay, Victory]
 
 
 # --- inputs other than a received message ----------------------------------

@@ -17,9 +17,10 @@ from emulator.records import (
     TOKEN_RECEIVED,
 )
 
-from .election import Elector, Status
+from .algorithms import DEFAULT_ALGORITHM, elector
+from .elections.base import Status
 from .messages import (
-    Candidate, DropToken, Elected, InjectToken, Input, Leave, LinkDown, LinkUp, Marker,
+    DropToken, ElectionMessage, InjectToken, Input, Leave, LinkDown, LinkUp, Marker,
     Output, ProtocolViolation, Received, Report, SendFailed, Side, StartElection,
     StartSnapshot, TaskResult, TimerFired, Token,
 )
@@ -30,11 +31,14 @@ from .token import HOLD_TIMER, TokenKeeper
 
 class NodeProtocol:
     def __init__(self, node_id: int, *, epoch: int = 0, hold_ns: int = 0,
-                 fencing: bool = True, announce: bool = True, task: bool = False) -> None:
+                 fencing: bool = True, announce: bool = True,
+                 algorithm: str = DEFAULT_ALGORITHM, task: bool = False) -> None:
         self.node_id = node_id
         self.token = TokenKeeper(epoch, hold_ns, fencing)
         self.snapshot = SnapshotRecorder()
-        self.election = Elector(node_id, announce)
+        # Any registered algorithm (emulator/protocol/algorithms.py); rounds, fencing
+        # and the announcement work the same for all.
+        self.election = elector(algorithm, node_id, announce)
         self.task = LeaderTask(task)
 
     @property
@@ -98,10 +102,9 @@ class NodeProtocol:
         if isinstance(message, Marker):
             return self.snapshot.on_marker(side, message.sid, self.token.held_epochs(),
                                            self.epoch)
-        if isinstance(message, Candidate):
-            return self._election_step(message.round, self.election.on_candidate, message)
-        if isinstance(message, Elected):
-            return self._election_step(message.round, self.election.on_elected, message)
+        if isinstance(message, ElectionMessage):
+            return self._election_step(
+                message.round, lambda m: self.election.on_message(side, m), message)
         raise ProtocolViolation(f"unknown message {message!r}")
 
     def _election_step(self, round_: int, step, argument) -> list[Output]:

@@ -32,9 +32,12 @@ class NodeSpec:
     # control pipe and the harness out of the hop they measure.
     token_report_every: int = 1
     # False: do not report the per-message steps of a snapshot or an election
-    # (marker_received, candidate_forwarded, candidate_swallowed, elected); starts,
+    # (marker_received, candidate_forwarded, candidate_swallowed, elected, and the
+    # other algorithms' election_sent, election_swallowed, election_dropped); starts,
     # parts, leaders and completions still are. For benchmarks; True by default.
     report_forwarding: bool = True
+    # The election algorithm (a name in emulator/protocol/algorithms.py).
+    algorithm: str = "cr"
     # The leader's task store (task_store.py), created by the harness; None: no task.
     task_path: str | None = None
 

@@ -30,14 +30,14 @@ from multiprocessing import reduction
 from multiprocessing.connection import Connection
 
 from emulator.records import (
-    BAD_FRAME, CANDIDATE_FORWARDED, CANDIDATE_SWALLOWED, ELECTED, LINK_RETIRED,
-    MARKER_RECEIVED, NODE_STARTED, NODE_STATS, NODE_STOPPING, TASK_STEP, TOKEN_PASSED,
-    TOKEN_RECEIVED,
+    BAD_FRAME, CANDIDATE_FORWARDED, CANDIDATE_SWALLOWED, ELECTED, ELECTION_DROPPED,
+    ELECTION_SENT, ELECTION_SWALLOWED, LINK_RETIRED, MARKER_RECEIVED, NODE_CRASHED,
+    NODE_STARTED, NODE_STATS, NODE_STOPPING, TASK_STEP, TOKEN_PASSED, TOKEN_RECEIVED,
 )
 
 from ..protocol import (
-    ApplyTask, TaskResult, Candidate, Elected, Leave, LinkDown, LinkUp, NodeProtocol, PersistEpoch, Received, Report,
-    Send, SendFailed, SetTimer, Side, StartElection, TimerFired,
+    ApplyTask, ElectionMessage, Leave, LinkDown, LinkUp, NodeProtocol, PersistEpoch, Received, Report,
+    Send, SendFailed, SetTimer, Side, StartElection, TaskResult, TimerFired,
 )
 from .codec import MAX_FRAME, BadFrame, decode, encode
 from .control import NodeSpec, Rewire, Scheduled, Shutdown
@@ -48,7 +48,8 @@ _LINK_ERRORS = (EOFError, ConnectionResetError, BrokenPipeError)
 # Per-message steps of a snapshot or an election, which NodeSpec.report_forwarding
 # may silence.
 FORWARDING_REPORTS = frozenset((MARKER_RECEIVED, CANDIDATE_FORWARDED,
-                                CANDIDATE_SWALLOWED, ELECTED))
+                                CANDIDATE_SWALLOWED, ELECTED, ELECTION_SENT,
+                                ELECTION_SWALLOWED, ELECTION_DROPPED))
 
 
 def node_main(spec: NodeSpec, control: Connection, left: Connection | None,
@@ -63,7 +64,13 @@ def node_main(spec: NodeSpec, control: Connection, left: Connection | None,
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _die_with_parent()
     runtime = NodeRuntime(spec, control, left, right)
-    runtime.run()
+    try:
+        runtime.run()
+    except Exception as crash:
+        # A bug, not a fault: say what it was before dying (exit status 1), so the
+        # checker can name it (unexpected_exit) instead of a silent restart.
+        runtime.report_crash(crash)
+        raise
     if runtime.terminated:
         sys.exit(128 + signal.SIGTERM)
 
@@ -91,7 +98,7 @@ class NodeRuntime:
         self.epoch_file = EpochFile(spec.state_path)
         self.protocol = NodeProtocol(spec.node_id, epoch=self.epoch_file.load(),
                                      hold_ns=spec.hold_ns, fencing=spec.fencing,
-                                     announce=spec.announce,
+                                     announce=spec.announce, algorithm=spec.algorithm,
                                      task=spec.task_path is not None)
         self.task_store = TaskStore(spec.task_path) if spec.task_path else None
         self.selector = selectors.DefaultSelector()
@@ -195,7 +202,7 @@ class NodeRuntime:
             self._emit(BAD_FRAME, {"side": side.value, "error": str(bad)})
             return
         self.received[type(message).__name__] += 1
-        if isinstance(message, (Candidate, Elected)):
+        if isinstance(message, ElectionMessage):
             self._feed_started_rounds(message.round)
         self._feed(Received(side, message))
 
@@ -324,6 +331,9 @@ class NodeRuntime:
             self.control.send((time.monotonic_ns(), kind, fields))
         except _LINK_ERRORS:
             self.running = False
+
+    def report_crash(self, crash: BaseException) -> None:
+        self._emit(NODE_CRASHED, {"error": f"{type(crash).__name__}: {crash}"[:500]})
 
     def exit_politely(self, reason: str) -> None:
         self._emit(NODE_STATS, {

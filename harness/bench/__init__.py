@@ -44,7 +44,8 @@ EXIT_SECTION_FAILED = 1
 
 
 def run_bench(names: list[str], *, quick: bool, start_method: str, json_path: str | None,
-              plot_dir: str | None, scale_sizes: tuple[int, ...] | None = None) -> int:
+              plot_dir: str | None, scale_sizes: tuple[int, ...] | None = None,
+              algorithms: list[str] | None = None) -> int:
     from . import machine, tables
     document = {"version": 1, "quick": quick, "machine": machine.describe(start_method),
                 "sections": {}, "durations_s": {}, "errors": {}}
@@ -63,6 +64,8 @@ def run_bench(names: list[str], *, quick: bool, start_method: str, json_path: st
                 module = importlib.import_module(f".{SECTIONS[name]}", __name__)
                 if name == "scale":
                     result = module.measure(quick, start_method, scale_sizes)
+                elif name == "elections":
+                    result = module.measure(quick, start_method, algorithms)
                 else:
                     result = module.measure(quick, start_method)
             except Exception as failed:  # a section that cannot run: say so, go on

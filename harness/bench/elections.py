@@ -12,6 +12,9 @@ arrangement. The harness starts all candidates at one scheduled instant
 
 The real ring's count is taken twice: from the events (``Recovery.election_messages``)
 and from the nodes' own send counters, reported when they stop.
+
+Then every election algorithm side by side (``algorithms.py``): the same rings,
+N = 8 ... 1024, the count next to the formula or bound its module proves.
 """
 from __future__ import annotations
 
@@ -131,7 +134,14 @@ def real_ring(ids: list[int], start_method: str, seed: int) -> dict:
             "counters_both_rounds": counters["Candidate"] + counters["Elected"]}
 
 
-def measure(quick: bool, start_method: str) -> dict:
+def measure(quick: bool, start_method: str, algorithms: list[str] | None = None) -> dict:
+    from . import algorithms as side_by_side
+    result = measure_chang_roberts(quick, start_method)
+    result["comparison"] = side_by_side.measure(quick, start_method, algorithms)
+    return result
+
+
+def measure_chang_roberts(quick: bool, start_method: str) -> dict:
     if quick:
         sim_sizes, real_sizes, real_seeds, sim_seeds = (4, 8, 16, 32, 64), (4, 8, 16), (1,), 5
     else:

@@ -21,6 +21,16 @@ def write_plots(document: dict, directory: str) -> list[str]:
                        ("campaign", _campaign)):
         if name not in sections:
             continue
+        if name == "elections" and "comparison" in sections[name]:
+            figure = pyplot.figure(figsize=(12, 5.5))
+            try:
+                _election_algorithms(figure, sections[name]["comparison"])
+                figure.tight_layout()
+                path = os.path.join(directory, "bench-election-algorithms.png")
+                figure.savefig(path, dpi=110)
+                written.append(path)
+            finally:
+                pyplot.close(figure)
         figure = pyplot.figure(figsize=(10, 7 if name == "transport" else 5.5))
         try:
             draw(figure, sections[name])
@@ -78,6 +88,41 @@ def _elections(figure, section: dict) -> None:
     axes.set_ylabel("messages per round (Candidate + Elected)")
     axes.set_title("Chang-Roberts cost: closed forms, simulator, real ring")
     axes.legend(fontsize=7, ncol=2)
+
+
+ALGORITHM_COLOURS = {"cr": "tab:blue", "lelann": "tab:red", "hs": "tab:green",
+                     "franklin": "tab:orange", "peterson": "tab:purple"}
+
+
+def _election_algorithms(figure, comparison: dict) -> None:
+    """Messages per round against N, one panel per arrangement: n² versus n log n."""
+    import math
+    sizes = comparison["sizes"]
+    for index, kind in enumerate(("random", "descending")):
+        axes = figure.add_subplot(1, 2, index + 1)
+        axes.plot(sizes, [n * n for n in sizes], ":", color="gray", label="n²")
+        axes.plot(sizes, [2 * n * math.log2(n) for n in sizes], "--", color="gray",
+                  label="2n lg n")
+        for name in comparison["algorithms"]:
+            rows = sorted((r for r in comparison["rows"]
+                           if r["algorithm"] == name and r["arrangement"] == kind),
+                          key=lambda r: r["nodes"])
+            colour = ALGORITHM_COLOURS.get(name, "black")
+            axes.plot([r["nodes"] for r in rows], [r["messages"] for r in rows], "o-",
+                      color=colour, fillstyle="none", label=f"{name} (simulator)")
+            real = [r for r in rows if r["real_messages"] is not None]
+            if real:
+                axes.plot([r["nodes"] for r in real], [r["real_messages"] for r in real],
+                          "x", color=colour, markersize=10, markeredgewidth=2,
+                          label=f"{name} (real ring)")
+        axes.set_xscale("log", base=2)
+        axes.set_yscale("log")
+        axes.set_xlabel("nodes (all candidates)")
+        axes.set_ylabel("messages per round (announcement included)")
+        axes.set_title(f"IDs {kind}" + (" (Chang–Roberts' worst case)"
+                                        if kind == "descending" else " (seeded)"))
+        axes.grid(True, which="major", alpha=0.3)
+        axes.legend(fontsize=7, ncol=2)
 
 
 def _recovery(figure, section: dict) -> None:

@@ -11,6 +11,7 @@ Trial ``i`` of a campaign seeded ``S`` uses seed ``S + i``; ``--seed S+i
 """
 from __future__ import annotations
 
+import shlex
 import statistics
 import sys
 import time
@@ -36,13 +37,17 @@ class CampaignConfig:
     candidates: int | None = None
     runs_dir: str = "runs"
     recovery_deadline_ms: float = RECOVERY_DEADLINE_MS
+    experiment_file: str | None = None  # the scenario is this experiment file's faults
+    skipped: dict[str, str] = field(default_factory=dict)  # scenario -> why it did not run
 
     def as_dict(self) -> dict:
-        return {"scenarios": [s.name for s in self.scenarios], "nodes": self.ring.nodes,
+        return {"scenarios": [s.name for s in self.scenarios], "skipped": self.skipped,
+                "experiment_file": self.experiment_file, "nodes": self.ring.nodes,
                 "ids": list(self.ring.ids), "arrangement": self.arrangement,
                 "trials": self.trials, "seed": self.seed, "candidates": self.candidates,
                 "hold_ms": self.ring.hold_ns / 1e6, "fencing": self.ring.fencing,
                 "announce": self.ring.announce, "start_method": self.ring.start_method,
+                "algorithm": self.ring.algorithm,
                 "recovery_deadline_ms": self.recovery_deadline_ms}
 
 
@@ -64,6 +69,7 @@ class TrialResult:
     elect_ms: float | None = None
     recover_ms: float | None = None
     violations: list[str] = field(default_factory=list)
+    stalled: list[str] = field(default_factory=list)  # the harness did not run: unjudged
     ok: bool = False
     error: str | None = None
     notes: list[str] = field(default_factory=list)
@@ -71,14 +77,19 @@ class TrialResult:
     replay: str = ""
     traceback: str | None = None  # an unexpected exception's, also in the run store's log
     error_log: str | None = None
+    output_error: str | None = None  # its trace could not be written (a full disk)
 
     def as_dict(self) -> dict:
         return asdict(self)
 
 
 def replay_command(config: CampaignConfig, scenario: str, seed: int) -> str:
-    parts = ["ringemu chaos", f"--scenario {scenario}", f"--seed {seed}", "--trials 1"]
-    parts.append(f"--ids {','.join(map(str, config.ring.ids))}")
+    if config.experiment_file is not None:  # the file fixes the ring and the faults
+        parts = ["ringemu chaos", f"--file {shlex.quote(config.experiment_file)}",
+                 f"--seed {seed}", "--trials 1"]
+    else:
+        parts = ["ringemu chaos", f"--scenario {scenario}", f"--seed {seed}", "--trials 1",
+                 f"--ids {','.join(map(str, config.ring.ids))}"]
     if config.candidates is not None:
         parts.append(f"--candidates {config.candidates}")
     if config.ring.hold_ns != 2_000_000:
@@ -91,6 +102,8 @@ def replay_command(config: CampaignConfig, scenario: str, seed: int) -> str:
         parts.append(f"--start-method {config.ring.start_method}")
     if config.ring.detector_floor_ms != 20.0:
         parts.append(f"--detector-floor-ms {config.ring.detector_floor_ms:g}")
+    if config.ring.algorithm != "cr":
+        parts.append(f"--algorithm {config.ring.algorithm}")
     return " ".join(parts)
 
 
@@ -101,7 +114,8 @@ def summarise(outcome: TrialOutcome, trial_no: int, replay: str,
     result = TrialResult(outcome.scenario, trial_no, outcome.seed, outcome.config.nodes,
                          trace=trace_path, replay=replay, error=outcome.error,
                          traceback=outcome.traceback, violations=list(outcome.violations),
-                         ok=outcome.ok)
+                         stalled=list(outcome.stalled), ok=outcome.ok,
+                         output_error=outcome.output_error)
     faults = [r for r in records if r["kind"] == FAULT]
     result.faults = len(faults)
     after = [r for r in outcome.recoveries if r.cause != "bootstrap"]
@@ -167,11 +181,13 @@ class Progress:
 
 
 def run_campaign(config: CampaignConfig,
-                 on_result: Callable[[TrialResult], None] = lambda result: None
+                 on_result: Callable[[TrialResult], None] = lambda result: None,
+                 on_store: Callable[[RunStore], None] = lambda store: None
                  ) -> list[TrialResult]:
     """Every scenario, ``trials`` times; results in order. Interrupts propagate
     after the finished trials reached the run store and ``on_result``."""
     store = RunStore.create(config.runs_dir, [s.name for s in config.scenarios])
+    on_store(store)
     progress = Progress(len(config.scenarios) * config.trials)
     results: list[TrialResult] = []
     try:
@@ -187,10 +203,10 @@ def run_campaign(config: CampaignConfig,
                     raise outcome.interrupted  # this trial is unfinished: not stored
                 result = summarise(outcome, trial_no,
                                    replay_command(config, scenario.name, seed), trace_path)
-                store.add(result)
                 results.append(result)
-                on_result(result)
+                on_result(result)  # first: a store that is full still shows the verdict
                 progress.done += 1
+                store.add(result)
     finally:
         progress.finish()
         store.close()
@@ -204,7 +220,8 @@ def summary(results: list[TrialResult]) -> list[dict]:
         recover = sorted(r.recover_ms for r in mine if r.recover_ms is not None)
         rows.append({
             "scenario": name, "trials": len(mine), "ok": sum(r.ok for r in mine),
-            "violations": sum(not r.ok for r in mine),
+            "violations": sum(bool(r.violations) for r in mine),
+            "stalled": sum(bool(r.stalled) and not r.violations for r in mine),
             "false_alarms": sum(r.false_alarms for r in mine),
             "median_recover_ms": statistics.median(recover) if recover else None,
             "p95_recover_ms": _percentile(recover, 95) if recover else None,

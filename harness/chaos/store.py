@@ -15,6 +15,8 @@ import os
 import time
 from typing import TYPE_CHECKING, TextIO
 
+from ..files import OutputError
+
 if TYPE_CHECKING:
     from .campaign import TrialResult
 
@@ -47,6 +49,11 @@ class RunStore:
             return cls(folders)
         raise FileExistsError(f"no free run folder under {runs_dir!r} for stamp {stamp}")
 
+    @property
+    def errors_log(self) -> str:
+        """Where a traceback that belongs to no one trial goes: the first folder's log."""
+        return os.path.join(next(iter(self.folders.values())), "errors.log")
+
     def directory(self, scenario: str) -> str:
         return self.folders[scenario]
 
@@ -54,6 +61,14 @@ class RunStore:
         return os.path.join(self.directory(scenario), f"trial-{trial}.jsonl")
 
     def add(self, result: TrialResult) -> None:
+        """Store one trial's result; OutputError if the store cannot take it (full)."""
+        try:
+            self._add(result)
+        except OSError as why:
+            raise OutputError(f"run store {self.directory(result.scenario)}: cannot be "
+                              f"written: {why.strerror}") from None
+
+    def _add(self, result: TrialResult) -> None:
         if result.traceback:
             result.error_log = os.path.join(self.directory(result.scenario), "errors.log")
             with open(result.error_log, "a", encoding="utf-8") as log:
@@ -67,5 +82,8 @@ class RunStore:
 
     def close(self) -> None:
         for handle in self._results.values():
-            handle.close()
+            try:
+                handle.close()
+            except OSError:
+                pass  # already reported by the write that failed
         self._results = {}

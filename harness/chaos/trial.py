@@ -30,7 +30,7 @@ from emulator.records import FAULT, TOKEN_DROPPED, TOKEN_PASSED, TOKEN_RECEIVED,
 
 from .. import invariants
 from ..invariants import RECOVERY_DEADLINE_MS
-from ..config import RingConfig
+from ..config import ConfigError, RingConfig
 from ..interrupts import Terminated
 from ..recovery import Recovery
 from ..ring import Ring
@@ -39,6 +39,24 @@ if TYPE_CHECKING:
     from .scenarios import Scenario
 
 DEADLINE_S = 30.0
+# A trial must recover within the recovery deadline, and a recovery costs about two
+# laps (an election, then the new token's lap to every node; measured: pause-holder
+# on 8 nodes with a 2.4 s lap took 4.9 s): so a lap may take at most a fifth of it.
+MAX_LAP_MS = RECOVERY_DEADLINE_MS / 5
+HOP_MS = 0.1  # what a hop costs besides the hold, generously (about 20 µs measured)
+
+
+def check_trial_timing(config: RingConfig) -> None:
+    """ConfigError if a trial on this ring could not recover in time however well the
+    protocol did: a liveness verdict would then blame it for the configuration."""
+    lap_ms = config.nodes * (config.hold_ns / 1e6 + HOP_MS)
+    if lap_ms > MAX_LAP_MS:
+        most = MAX_LAP_MS / config.nodes - HOP_MS
+        raise ConfigError(
+            f"--hold-ms {config.hold_ns / 1e6:g} on {config.nodes} nodes makes a lap of "
+            f"about {lap_ms:.0f} ms; a trial must recover within {RECOVERY_DEADLINE_MS:g} ms "
+            f"and recovery costs about two laps, so a lap may take at most {MAX_LAP_MS:g} ms: "
+            + (f"use --hold-ms <= {int(most)}" if most >= 1 else "use fewer nodes"))
 
 
 class ScenarioError(RuntimeError):
@@ -196,13 +214,16 @@ class TrialOutcome:
     records: list[Record]
     recoveries: list[Recovery]
     violations: list[str] = field(default_factory=list)
+    # The harness itself did not run for a while (watchdog.py): timing unjudged.
+    stalled: list[str] = field(default_factory=list)
     error: str | None = None
     traceback: str | None = None  # an unexpected exception's
     interrupted: BaseException | None = None
+    output_error: str | None = None  # the trace file could not be written (a full disk)
 
     @property
     def ok(self) -> bool:
-        return not self.violations
+        return not self.violations and not self.stalled
 
 
 def play(trial: Trial, scenario: "Scenario") -> None:
@@ -229,6 +250,7 @@ def run_trial(config: RingConfig, scenario: "Scenario", *, seed: int,
     config = scenario.config_for(config)
     ring = Ring(config, seed=seed, candidates=candidates, trace_path=trace_path,
                 narrate=narrate, hidden_death=hidden_death)
+    timed_out = False
     outcome = TrialOutcome(scenario.name, seed, config, ring.records,
                            ring.pipeline.recoveries)
     try:
@@ -236,6 +258,7 @@ def run_trial(config: RingConfig, scenario: "Scenario", *, seed: int,
         play(Trial(ring, random.Random(seed)), scenario)
     except ScenarioError as stuck:
         outcome.error = str(stuck)
+        timed_out = True
     except (KeyboardInterrupt, Terminated) as interrupt:
         outcome.interrupted = interrupt
     except Exception as unexpected:  # a bug, not a fault: keep going, keep the traceback
@@ -243,9 +266,14 @@ def run_trial(config: RingConfig, scenario: "Scenario", *, seed: int,
         outcome.traceback = traceback.format_exc()
     finally:
         ring.stop()
+    outcome.output_error = ring.history.trace_error
     found = invariants.check(ring.records, nodes=config.nodes,
                              recovery_deadline_ms=recovery_deadline_ms)
     outcome.violations = [f"{v.invariant}: {v.detail}" for v in found]
-    if outcome.error:
+    outcome.stalled = [invariants.describe_stall(stall)
+                       for stall in invariants.harness_stalls(ring.records)]
+    if outcome.error and timed_out and outcome.stalled:
+        outcome.stalled.append(f"so the scenario timed out: {outcome.error}")
+    elif outcome.error:
         outcome.violations.append(f"scenario: {outcome.error}")
     return outcome

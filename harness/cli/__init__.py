@@ -65,14 +65,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stderr.write(f"ringemu {args.command}: error: the input is nested too deeply\n")
         return EXIT_BAD_INPUT
     except Exception as bug:  # noqa: BLE001 - the last resort: one line, the log has the rest
-        log = _log_traceback(args.command)
+        log = _log_traceback(args.command, getattr(args, "errors_log", None))
         sys.stderr.write(f"ringemu {args.command}: internal error: {type(bug).__name__}: "
                          f"{bug}; the traceback is in {log}\n")
         return EXIT_INTERNAL_ERROR
 
 
-def _log_traceback(command: str) -> str:
-    """Keep the traceback of a bug for its report, out of the user's way."""
+def _log_traceback(command: str, errors_log: str | None = None) -> str:
+    """Keep the traceback of a bug for its report, out of the user's way: in the run
+    store's ``errors.log`` once a campaign has one (``args.errors_log``), else in a
+    fresh temporary file."""
+    if errors_log is not None:
+        try:
+            with open(errors_log, "a", encoding="utf-8") as log:
+                log.write(f"--- ringemu {command}: internal error\n")
+                traceback.print_exc(file=log)
+            return errors_log
+        except OSError:
+            pass  # the store is unwritable too: fall back to a temporary file
     handle = tempfile.NamedTemporaryFile("w", prefix=f"ringemu-{command}-error-",
                                          suffix=".log", delete=False, encoding="utf-8")
     with handle:

@@ -8,6 +8,7 @@ from ..config import (
     DEFAULT_START_METHOD, START_METHODS, ConfigError, ensure_descriptor_budget, parse_numbers,
 )
 from ..files import check_output_folder, check_output_path
+from .options import algorithm_option, algorithms
 
 
 def register(commands) -> None:
@@ -34,6 +35,7 @@ def register(commands) -> None:
                             f"others in the full suite; default {DEFAULT_START_METHOD})")
     bench.add_argument("--scale-nodes", default=None, metavar="N,N,...",
                        help="ring sizes for the scale section (default 256,1024,2048; quick 64)")
+    algorithm_option(bench, allow_all=True, default="all")
     bench.set_defaults(handler=bench_command)
 
 
@@ -57,4 +59,5 @@ def bench_command(args: argparse.Namespace) -> int:
     sizes = _scale_sizes(args.scale_nodes)
     names = args.only or list(SECTIONS)
     return run_bench(names, quick=args.quick, start_method=args.start_method,
-                     json_path=args.json, plot_dir=args.plot, scale_sizes=sizes)
+                     json_path=args.json, plot_dir=args.plot, scale_sizes=sizes,
+                     algorithms=algorithms(args))

@@ -11,12 +11,12 @@ from __future__ import annotations
 import argparse
 import sys
 
-from emulator.explore import FAULTS, MUTATIONS, explore, trace
+from emulator.explore import CR_MUTATIONS, FAULTS, MUTATIONS, explore, trace
 
 from ..config import ConfigError, parse_ids
 from ..tracefile import write_trace
 from ..files import check_output_path
-from .options import EXIT_BAD_INPUT, integer
+from .options import EXIT_BAD_INPUT, algorithm_option, algorithms, integer
 from .view import add_view_option, check_view, write_view
 
 EXIT_OK, EXIT_VIOLATION = 0, 1
@@ -56,6 +56,9 @@ def register(commands) -> None:
                             "course, as its timeouts are far longer than a round)")
     check.add_argument("--no-announce", dest="announce", action="store_false",
                        help="the article's bare election: no Elected message")
+    check.add_argument("--no-fencing", dest="no_fencing", action="store_true",
+                       help="accept tokens of any epoch, as the other commands' --no-fencing "
+                            "(the same as --mutation no-fencing)")
     check.add_argument("--no-symmetry", dest="symmetry", action="store_false",
                        help="do not fold rotations of the ring together (to measure it)")
     check.add_argument("--no-por", dest="por", action="store_false",
@@ -69,6 +72,7 @@ def register(commands) -> None:
     check.add_argument("--trace", default=None, metavar="PATH",
                        help="write the counterexample as JSON lines (harness trace format)")
     add_view_option(check, "the counterexample")
+    algorithm_option(check, allow_all=True)
     check.set_defaults(handler=check_command)
 
 
@@ -82,6 +86,11 @@ def parse_faults(text: str) -> tuple[str, ...]:
 
 
 def check_command(args: argparse.Namespace) -> int:
+    if args.no_fencing:
+        if args.mutation not in (None, "no-fencing"):
+            raise ConfigError(f"--no-fencing is --mutation no-fencing; it cannot be combined "
+                              f"with --mutation {args.mutation} (one mutation per run)")
+        args.mutation = "no-fencing"
     faults = parse_faults(args.faults)
     ids = None
     if args.ids is not None:
@@ -98,18 +107,31 @@ def check_command(args: argparse.Namespace) -> int:
     if args.trace is not None:
         check_output_path(args.trace, "--trace")
     check_view(args)
+    if args.mutation in CR_MUTATIONS and args.algorithm != "cr":
+        raise ConfigError(f"--mutation {args.mutation} is a Chang–Roberts bug; it needs "
+                          f"--algorithm cr (got {args.algorithm})")
+    status = EXIT_OK
+    for algorithm in algorithms(args):
+        status = _check_one(args, algorithm, n, ids, faults, max_rounds)
+        if status != EXIT_OK:
+            break  # the first counterexample is the one printed (and written)
+    return status
+
+
+def _check_one(args: argparse.Namespace, algorithm: str, n: int, ids, faults,
+               max_rounds: int) -> int:
     fault_text = (f"faults {','.join(faults)} (at most {args.max_faults} per execution)"
                   if faults and args.max_faults else "fault-free")
     layout = (f"IDs {list(ids)} (relabelled by rank)" if ids is not None
               else "every ID arrangement" + (" up to rotation" if args.symmetry else ""))
     print(f"ringemu check: {n} nodes, {layout}, {fault_text}, at most {max_rounds} "
-          f"election rounds, {'patient' if args.patient else 'eager'} harness"
+          f"election rounds, {'patient' if args.patient else 'eager'} harness, "
+          f"election {algorithm}"
           + (f", MUTATION {args.mutation}" if args.mutation else ""))
     result = explore(n, ids=ids, faults=faults, max_faults=args.max_faults,
                      max_rounds=max_rounds, announce=args.announce, mutation=args.mutation,
                      patient=args.patient, symmetry=args.symmetry, compact=args.compact,
-                     por=args.por,
-                     max_states=args.max_states,
+                     por=args.por, max_states=args.max_states, algorithm=algorithm,
                      progress=lambda line: print(f"  ... {line}", file=sys.stderr, flush=True))
     for line in trace.summary(result):
         print(line)

@@ -5,8 +5,10 @@ import argparse
 import os
 
 from ..config import ConfigError
+
+MAX_PACE = 100.0  # pauses of a few seconds x 100: a slow reader, not a hung demo
 from ..teach.demo import DEMO_NODES, Demo
-from ..files import check_output_path
+from ..files import OutputError, check_output_path
 from .options import add_ring_options, candidates, non_negative, ring_config
 from .view import add_view_option, check_view, write_view
 
@@ -21,14 +23,21 @@ def register(commands) -> None:
                     "(the neighbours see EOF) and a SIGSTOP of the leader at work (no "
                     "leader, a new one; the old one wakes up: two leaders; the store and "
                     "fencing refuse its stale step and token). Ends with a space-time "
-                    "diagram.")
+                    "diagram. "
+                    f"Defaults: {DEMO_NODES} nodes with IDs in a random order (seed 1), "
+                    "hold 2 ms, start method fork, a random subset of candidates, fencing "
+                    "and announcement on, pace 1, drawn to ringemu-demo.svg.")
     add_ring_options(demo)
+    for action in demo._actions:  # the demo's own default ring size
+        if action.dest == "nodes":
+            action.help = (f"number of nodes, at least 3 (default {DEMO_NODES}, or the "
+                           "length of --ids)")
     demo.add_argument("--fast", action="store_true",
                       help="no pauses between steps (for tests and the impatient)")
     demo.add_argument("--step", action="store_true",
                       help="wait for Enter after each step (for a classroom) and print the "
                            "--window that draws it")
-    demo.add_argument("--pace", type=non_negative("--pace"), default=1.0, metavar="FACTOR",
+    demo.add_argument("--pace", type=non_negative("--pace", MAX_PACE), default=1.0, metavar="FACTOR",
                       help="stretch (>1) or shorten (<1) the pauses (default 1)")
     demo.add_argument("--out", default="ringemu-demo.svg", metavar="FILE.svg",
                       help="where to draw the run (default ringemu-demo.svg; the trace "
@@ -56,4 +65,6 @@ def demo_command(args: argparse.Namespace) -> int:
         write_view(demo.history.records, args.view,
                    f"ringemu demo · {ring.nodes} nodes · ids {list(ring.ids)}")
         print(f"view: {args.view}  (open it in a browser)")
+    if demo.ring.history.trace_error is not None and status in (0, 1):
+        raise OutputError(f"{demo.ring.history.trace_error} (the trace is incomplete)")
     return status

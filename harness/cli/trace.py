@@ -18,9 +18,11 @@ import sys
 from typing import Iterable
 
 from ..chaos.scenarios import scenario_named
-from ..chaos.trial import run_trial
+from ..chaos.trial import check_trial_timing, run_trial
 from ..config import ConfigError
-from ..files import check_output_path, write_bytes_atomically, write_text_atomically
+from ..files import (
+    OutputError, check_output_path, write_bytes_atomically, write_text_atomically,
+)
 from ..interrupts import exit_status
 from .view import add_view_option, check_view, write_view
 from ..report import recovery_table
@@ -31,6 +33,7 @@ from ..tracefile import iter_trace
 from .options import add_ring_options, candidates, ring_config
 
 EXIT_VIOLATION = 1
+EXIT_INCONCLUSIVE = 5  # the harness itself was stalled: timing could not be judged
 
 
 def register(commands) -> None:
@@ -119,6 +122,7 @@ def trace_command(args: argparse.Namespace) -> int:
     if ring.nodes < scenario.min_nodes:
         raise ConfigError(f"--nodes {ring.nodes} is too small for scenario "
                           f"{scenario.name!r}; it needs at least {scenario.min_nodes}")
+    check_trial_timing(ring)
     if args.hidden_death and ring.start_method != "fork":
         raise ConfigError(f"--hidden-death needs --start-method fork (got "
                           f"{ring.start_method}): only fork children inherit descriptors")
@@ -128,7 +132,8 @@ def trace_command(args: argparse.Namespace) -> int:
     check_output_path(trace_path, "--trace")
     check_view(args)
     sys.stderr.write(f"ringemu trace: {scenario.name}, seed {args.seed}, {ring.nodes} nodes, "
-                     f"ids {list(ring.ids)}, fencing {'on' if ring.fencing else 'off'}"
+                     f"ids {list(ring.ids)}, fencing {'on' if ring.fencing else 'off'}, "
+                     f"election {ring.algorithm}"
                      + (", deaths HIDDEN (inherited descriptors left open)"
                         if args.hidden_death else "") + "\n")
     outcome = run_trial(ring, scenario, seed=args.seed,
@@ -144,6 +149,8 @@ def trace_command(args: argparse.Namespace) -> int:
             print(f"  - {violation}")
     else:
         print("checker: every invariant held")
+    for stall in outcome.stalled:
+        print(f"note: {stall}")
     title = (f"{scenario.name} · seed {args.seed} · {ring.nodes} nodes"
              + ("" if ring.fencing else " · fencing OFF")
              + (" · deaths hidden (fork, inherited fds open)" if args.hidden_death else ""))
@@ -158,7 +165,12 @@ def trace_command(args: argparse.Namespace) -> int:
         print(f"view:    {args.view}  (open it in a browser)")
     if outcome.interrupted is not None:
         return exit_status(outcome.interrupted)
-    return EXIT_VIOLATION if outcome.violations else 0
+    if outcome.output_error is not None:
+        raise OutputError(f"{outcome.output_error} (the trace is incomplete; the diagram "
+                          "was drawn from the whole history)")
+    if outcome.violations:
+        return EXIT_VIOLATION
+    return EXIT_INCONCLUSIVE if outcome.stalled else 0
 
 
 def diagram_command(args: argparse.Namespace) -> int:

@@ -14,8 +14,8 @@ import time
 from collections import defaultdict
 
 from emulator.records import (
-    CANDIDATE, CANDIDATE_FORWARDED, ELECTED, ELECTION_COMPLETE, FAULT, LEADER, NODE_EXITED,
-    RING_STOPPING, SNAPSHOT_PART, TOKEN_RECEIVED, Holdings, Record,
+    CANDIDATE, CANDIDATE_FORWARDED, ELECTED, ELECTION_COMPLETE, ELECTION_SENT, FAULT, LEADER,
+    NODE_EXITED, RING_STOPPING, SNAPSHOT_PART, TOKEN_RECEIVED, Holdings, Record,
 )
 
 from ..cluster import Cluster
@@ -66,8 +66,8 @@ class RingView:
                 self.messages_sent[r["round"]] += 1
         elif kind == CANDIDATE:
             self.candidates[r["round"]][r["pos"]] = r["id"]
-            self.messages_sent[r["round"]] += 1
-        elif kind in (CANDIDATE_FORWARDED, ELECTED):
+            self.messages_sent[r["round"]] += r.get("sent", 1)  # HS, Franklin: 2, both ways
+        elif kind in (CANDIDATE_FORWARDED, ELECTED, ELECTION_SENT):
             self.messages_sent[r["round"]] += 1
         elif kind == ELECTION_COMPLETE:
             self.completed_rounds.add(r["round"])

@@ -29,11 +29,12 @@ import textwrap
 import time
 from typing import Callable, TextIO
 
+from emulator.protocol.algorithms import TITLES
 from emulator.records import (
     Record,
     BYPASSED, CANDIDATE, CANDIDATE_FORWARDED, CANDIDATE_SWALLOWED, ELECTED, ELECTION_ROUND,
-    FAULT, LEADER, LEADER_DEPOSED, LINK_DOWN, NODE_EXITED, NODE_STARTED, RESTARTED,
-    SNAPSHOT_PART, SNAPSHOT_RESULT, SNAPSHOT_STARTED, TASK_STEP, TOKEN_BLOCKED,
+    ELECTION_SENT, FAULT, LEADER, LEADER_DEPOSED, LINK_DOWN, NODE_EXITED, NODE_STARTED,
+    RESTARTED, SNAPSHOT_PART, SNAPSHOT_RESULT, SNAPSHOT_STARTED, TASK_STEP, TOKEN_BLOCKED,
     TOKEN_CREATED, TOKEN_FENCED, TOKEN_PASSED, TOKEN_RECEIVED, TOKEN_RETURNED,
 )
 
@@ -260,12 +261,21 @@ class Demo:
             self.at(r)
         self.say(f"The harness starts election round {number} at arbitrary nodes: {names}. "
                  + (f"{len(candidates)} of them become candidates and send their own ID to "
-                    "the right." if len(candidates) != 1 else "It becomes a candidate and "
-                    "sends its own ID to the right: with one candidate, the election only "
-                    "has to bring that ID home."))
+                    "the " + ("right." if self.config.algorithm in ("cr", "lelann", "peterson")
+                              else "right and to the left.")
+                    if len(candidates) != 1 else "It becomes a candidate and sends its own "
+                    "ID on: with one candidate, the election only has to bring that ID home."))
 
     def tell_ids_travelling(self, records: list[Record], number: int,
                             standing: set[int]) -> None:
+        if self.config.algorithm != "cr":
+            # The story below is Chang–Roberts'; the others' messages are counted.
+            sent = sum(r["kind"] == ELECTION_SENT and r["round"] == number for r in records)
+            self.say(f"This ring runs the {TITLES[self.config.algorithm]} election "
+                     f"(--algorithm {self.config.algorithm}): its nodes passed {sent} "
+                     "messages on after the candidates' first ones (the diagram draws "
+                     "only Chang–Roberts' election messages).", 1.2)
+            return
         moves = [r for r in records if r["kind"] in (CANDIDATE_FORWARDED,
                                                      CANDIDATE_SWALLOWED)
                  and r["round"] == number]

@@ -76,6 +76,18 @@ def test_elections_match_the_closed_forms_and_the_real_ring_matches_the_simulato
     assert {"ascending", "descending", "random", "random (mean)"} <= arrangements
 
 
+def test_every_election_algorithm_is_compared_within_its_bound(quick):
+    comparison = quick[1]["sections"]["elections"]["comparison"]
+    assert set(comparison["algorithms"]) == {"cr", "lelann", "hs", "franklin", "peterson"}
+    assert comparison["within_bound"] == comparison["bound_rows"] > 0
+    for row in comparison["rows"]:
+        assert row["within_formula"] in (True, None), row  # None: CR's mean, not a bound
+        if row["real_messages"] is not None:
+            assert row["real_agrees"] or row["real_candidates_started"] < row["nodes"], row
+    assert comparison["real_rows"] == 5
+    assert "Election algorithms side by side" in quick[0].stdout
+
+
 def test_recovery_phases_are_split_and_expressed_in_hops(quick):
     section = quick[1]["sections"]["recovery"]
     assert section["rows"]

@@ -452,6 +452,7 @@ def test_check_reports_every_broken_invariant_by_its_name():
     trace.snapshot(tokens=2, epoch=1)                     # one_token
     for _ in range(2):                                    # task_applied_twice, task_lost
         trace.at(1, TASK_STEP, step=2, epoch=1, outcome="applied", store_epoch=1)
+    trace.at(1, "node_exited", exitcode=1)                # unexpected_exit
     records = trace.end(final_epoch=1, active=[0, 1, 2, 3, 4], leftover=[1002])
     found = check(records, nodes=4, recovery_deadline_ms=DEADLINE_MS)
     assert invariants(found) == set(INVARIANTS)

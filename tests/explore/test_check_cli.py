@@ -34,6 +34,21 @@ def test_given_a_seeded_bug_then_check_prints_the_trace_writes_it_and_exits_1(
     assert any(r["kind"] == "candidate_forwarded" for r in records)
 
 
+def test_given_an_algorithm_then_check_explores_it_and_says_which(capsys):
+    status = main(["check", "--nodes", "3", "--faults", "crash,restart,drop",
+                   "--algorithm", "peterson"])
+    out = capsys.readouterr().out
+    assert status == 0 and "election peterson" in out and "no violation" in out
+
+
+def test_given_all_algorithms_then_check_explores_each_in_turn(capsys):
+    assert main(["check", "--nodes", "2", "--algorithm", "all"]) == 0
+    out = capsys.readouterr().out
+    for name in ("cr", "lelann", "hs", "franklin", "peterson"):
+        assert f"election {name}" in out
+    assert out.count("no violation") == 5
+
+
 def test_given_explicit_ids_then_they_are_relabelled_by_rank(capsys):
     assert main(["check", "--ids", "50,7,20"]) == 0
     assert "IDs [50, 7, 20] (relabelled by rank)" in capsys.readouterr().out
@@ -46,6 +61,8 @@ def test_given_explicit_ids_then_they_are_relabelled_by_rank(capsys):
     (["--nodes", "1"], "too small"),
     (["--ids", "1,2,3", "--nodes", "4"], "--ids lists 3 IDs"),
     (["--ids", "1,1,2"], "appears twice"),
+    (["--algorithm", "raft"], "'raft' is unknown"),
+    (["--algorithm", "hs", "--mutation", "forward-own-id"], "Chang–Roberts bug"),
 ])
 def test_given_bad_input_then_one_line_and_exit_2(argv, message, capsys):
     with pytest.raises(SystemExit) as leaving:

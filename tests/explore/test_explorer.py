@@ -5,7 +5,7 @@ import pytest
 
 from emulator.explore import explore, model
 from emulator.explore.search import strongly_connected
-from emulator.protocol import NodeProtocol, Token
+from emulator.protocol import ALGORITHMS, NodeProtocol, StartElection, Token
 
 
 @pytest.mark.parametrize("n", [2, 3])
@@ -74,19 +74,22 @@ def test_the_encoding_covers_every_attribute_of_the_protocol_objects():
     assert model.unknown_attributes() == {}
 
 
-def test_given_a_protocol_tuple_then_building_and_encoding_round_trips():
-    cfg = model.Config(3, ((1, 2, 3),))
-    node = NodeProtocol(2, epoch=3)
+@pytest.mark.parametrize("algorithm", list(ALGORITHMS))
+def test_given_a_protocol_tuple_then_building_and_encoding_round_trips(algorithm):
+    cfg = model.Config(3, ((1, 2, 3),), algorithm=algorithm)
+    node = NodeProtocol(2, epoch=3, algorithm=algorithm)
     node.token.held = [Token(3, 0), Token(2, 0)]
     node.token.right_up = False
     node.election.round = 3
+    node.handle(StartElection(4))  # a candidate of round 4, with its algorithm's state
     encoded = model.encode_protocol(node, keep_hops=False)
     assert model.encode_protocol(model.build_protocol(cfg, 2, encoded), False) == encoded
 
 
-def test_given_a_state_then_every_rotation_has_the_same_canonical_form():
-    cfg = model.Config(3, ((1, 2, 3),))
-    state = model.initial_state((3, 1, 2))
+@pytest.mark.parametrize("algorithm", list(ALGORITHMS))
+def test_given_a_state_then_every_rotation_has_the_same_canonical_form(algorithm):
+    cfg = model.Config(3, ((1, 2, 3),), algorithm=algorithm)
+    state = model.initial_state(cfg, (3, 1, 2))
     state = model.successor(cfg, state, ("elect", (0, 2))).state()
     forms = {model.canonical(model.rotate(state, k))[0] for k in range(3)}
     assert len(forms) == 1

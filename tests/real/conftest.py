@@ -28,9 +28,9 @@ def make_ring():
 
     def make(ids=(3, 1, 5, 2, 4), *, hold_ms: float = 2.0, start_method: str = "fork",
              fencing: bool = True, announce: bool = True, seed: int = 1,
-             candidates: int | None = None) -> TestRing:
+             candidates: int | None = None, algorithm: str = "cr") -> TestRing:
         config = RingConfig(ids=tuple(ids), hold_ns=int(hold_ms * 1e6), fencing=fencing,
-                            announce=announce, start_method=start_method)
+                            announce=announce, start_method=start_method, algorithm=algorithm)
         ring = TestRing(config, seed=seed, candidates=candidates)
         rings.append(ring)
         ring.start()
