@@ -83,6 +83,14 @@ LEADER_CONFLICT = "leader_conflict"          # round, leader_id
 ELECTION_SENT = "election_sent"              # round, message, side [, candidate_id, phase...]
 ELECTION_SWALLOWED = "election_swallowed"    # round, message [, candidate_id, phase...]
 ELECTION_DROPPED = "election_dropped"        # round, message, reason [, ...]
+LEADER_DEPOSED = "leader_deposed"            # round, epoch, by: a leader saw a newer epoch
+                                             # (by "token" | "election" | "store")
+
+# --- the leader's task (runtime, then harness) ------------------------------------------
+TASK_STEP = "task_step"              # step, epoch, outcome (applied | duplicate | stale |
+                                     # unavailable), store_epoch: one attempt at the store
+TASK_STORE = "task_store"            # steps [[step, epoch, pos], ...], store_epoch,
+                                     # idempotent, fencing: the store's rows at the end
 
 # --- processes and faults (harness) -------------------------------------------------
 FAULT = "fault"                      # fault, target_pos, signal [, target_pid]

@@ -54,11 +54,13 @@ from typing import Callable
 import psutil
 
 from emulator.protocol import Side
+from emulator.runtime import task_store
 from emulator.runtime.control import NodeSpec, Rewire, Shutdown, unpack_events
 from emulator.runtime.link_shim import CutLink, LinkFault, SetLinkFault
 from emulator.runtime.node_process import node_main
 
 from emulator.records import (
+    TASK_STORE,
     BYPASSED, FAULT, LINK_HANDED, NODE_EXITED, NODE_STARTED, REJOINED, RESTARTED,
     RING_STOPPING,
 )
@@ -145,6 +147,12 @@ class Cluster:
         self.nodes = [NodeHandle(pos, node_id) for pos, node_id in enumerate(config.ids)]
         self._own_state_dir = state_dir is None
         self.state_dir = state_dir or _make_state_dir()
+        # The leader's task store: the harness owns it, a leader's process writes to it.
+        self.task_path = None
+        if config.task:
+            self.task_path = os.path.join(self.state_dir, "task.sqlite3")
+            task_store.create(self.task_path, idempotent=config.task_idempotent,
+                              fencing=config.task_fencing)
         self.selector = selectors.DefaultSelector()
         self._pending_ends: set[Connection] = set()  # made but not yet handed out
         self._gather_until = 0.0  # see GATHER_S
@@ -242,6 +250,9 @@ class Cluster:
             end.close()
         self._pending_ends = set()
         self.selector.close()  # a stopped cluster stays stopped
+        if self.task_path is not None and os.path.exists(self.task_path):
+            self._record(self.nodes[0], TASK_STORE, task_store.contents(self.task_path))
+            self.task_path = None
         if self._own_state_dir:
             shutil.rmtree(self.state_dir, ignore_errors=True)
 
@@ -588,7 +599,8 @@ class Cluster:
                         close_inherited_fds=close,
                         token_report_every=self.config.token_report_every,
                         report_forwarding=self.config.report_forwarding,
-                        algorithm=self.config.algorithm)
+                        algorithm=self.config.algorithm,
+                        task_path=self.task_path)
         process = self.context.Process(target=node_main, name=f"ringemu-node-{pos}",
                                        args=(spec, node_end, left, right), daemon=True)
         collecting = gc.isenabled()

@@ -51,6 +51,10 @@ class RingConfig:
     token_report_every: int = 1
     # False: no per-message snapshot/election events (NodeSpec.report_forwarding).
     report_forwarding: bool = True
+    # The leader's task (emulator/protocol/task.py) and its store's policy.
+    task: bool = False
+    task_idempotent: bool = True
+    task_fencing: bool = True
     # The silence detector's floor (harness/recovery/detector.py): never suspect a
     # loss sooner than this after the token's last reported receipt.
     detector_floor_ms: float = 20.0

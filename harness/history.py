@@ -16,7 +16,7 @@ from emulator.records import (
     BAD_FRAME, BYPASSED, ELECTION_ROUND, FAULT, LEADER, LEADER_CONFLICT, LINK_DOWN,
     NODE_EXITED, NODE_STOPPING, RECOVERED, REJOINED, RESTARTED, RING_STOPPING,
     ROUND_ABANDONED, SNAPSHOT_RESULT, SUPERVISOR_GAVE_UP, TOKEN_CREATED, TOKEN_DROPPED,
-    TOKEN_FENCED, TOKEN_RETURNED,
+    TOKEN_FENCED, TOKEN_RETURNED, TASK_STEP, LEADER_DEPOSED,
 )
 
 from .tracefile import TraceWriter
@@ -91,13 +91,22 @@ class Narrator:
         self.stream = stream
         self.start_ns = start_ns
         self.shutting_down = False
+        self.task_epoch = 0  # the epoch of the last task step applied
+
+    def _first_step_of_an_epoch(self, r: Record) -> str | None:
+        """A new leader's first task step is news; the rest, one per lap, is not."""
+        if r["kind"] != TASK_STEP or r["outcome"] != "applied" or r["epoch"] <= self.task_epoch:
+            return None
+        self.task_epoch = r["epoch"]
+        return (f"{_node(r)}, leader of epoch {r['epoch']}, applies task step {r['step']} "
+                "(and one step each lap from now on)")
 
     def __call__(self, record: Record) -> None:
         if record["kind"] == RING_STOPPING:
             self.shutting_down = True
         if _orderly_exit(record) or (self.shutting_down and record["kind"] == LINK_DOWN):
             return  # the end of every run: not news
-        line = describe(record)
+        line = describe(record) or self._first_step_of_an_epoch(record)
         if line is None:
             return
         if self.start_ns is None:
@@ -113,6 +122,21 @@ def _orderly_exit(r: Record) -> bool:
 
 def _node(r: Record) -> str:
     return f"node {r['pos']} (id {r['id']}, pid {r['pid']})"
+
+
+def _task_step(r: Record) -> str | None:
+    """The leader's task: only what is news (a refusal, or a stale step let in); the
+    ordinary step of every lap is not."""
+    what = f"{_node(r)}, leader of epoch {r['epoch']}, finishes task step {r['step']}: "
+    if r["outcome"] == "duplicate":
+        return what + "refused, the store has it already (idempotency)"
+    if r["outcome"] == "stale":
+        return what + f"refused, the store has seen epoch {r['store_epoch']} (fencing)"
+    if r["outcome"] == "unavailable":
+        return what + "the store was busy; it will try again"
+    if r["epoch"] < r["store_epoch"]:
+        return what + f"applied, though the store has seen epoch {r['store_epoch']}"
+    return None
 
 
 _DESCRIPTIONS: dict[str, Callable[[Record], str]] = {
@@ -141,6 +165,9 @@ _DESCRIPTIONS: dict[str, Callable[[Record], str]] = {
     LEADER_CONFLICT: lambda r: f"{_node(r)} is leader but hears of leader "
                                  f"{r['leader_id']} in round {r['round']}",
     BAD_FRAME: lambda r: f"{_node(r)} got a bad frame on its {r['side']} link",
+    TASK_STEP: lambda r: _task_step(r),
+    LEADER_DEPOSED: lambda r: f"{_node(r)}, leader of round {r['round']}, learns from "
+                                f"the {r['by']} that it was deposed (epoch {r['epoch']})",
     SUPERVISOR_GAVE_UP: lambda r: f"supervisor gave up on {_node(r)} after "
                                     f"{r['restarts']} restarts in {r['window_s']} s",
     RECOVERED: lambda r: f"recovered ({r['cause']}) in {r['total_ms']:.1f} ms: a new "

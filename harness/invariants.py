@@ -46,7 +46,8 @@ from emulator.records import (
     LEADER_CONFLICT, LINK_DOWN, LINK_HANDED, LINK_RETIRED, LINK_SEVERED, MARKER_RECEIVED,
     MESSAGE_DUPLICATED, NODE_CRASHED, NODE_EXITED, NODE_STARTED, RECOVERED, REJOINED,
     RESTARTED, REWIRED, ROUND_ABANDONED, SNAPSHOT_PART, SNAPSHOT_RESULT, SNAPSHOT_STARTED,
-    TOKEN_CREATED, TOKEN_FENCED, TOKEN_INJECTED, TOKEN_PASSED, TOKEN_RECEIVED, TRIAL_END,
+    TASK_STEP, TASK_STORE, TOKEN_CREATED, TOKEN_FENCED, TOKEN_INJECTED, TOKEN_PASSED,
+    TOKEN_RECEIVED, TRIAL_END,
 )
 
 
@@ -55,6 +56,7 @@ RECOVERY_DEADLINE_MS = 10_000.0
 
 INVARIANTS = ("single_leader", "correct_leader", "mutual_exclusion", "one_token",
               "termination", "liveness", "hygiene", "unexpected_exit",
+              "task_applied_twice", "task_lost",
               "consistent_snapshot")
 
 # What a fault's signal makes a node's exit status: anything else was the node's own.
@@ -79,6 +81,8 @@ def check(records: list[Record], *, nodes: int,
             + check_liveness(records, recovery_deadline_ms=recovery_deadline_ms)
             + check_hygiene(records)
             + check_unexpected_exit(records)
+            + check_task_applied_twice(records)
+            + check_task_lost(records)
             + check_consistent_snapshot(records))
 
 
@@ -464,7 +468,48 @@ def describe_stall(stall: Record) -> str:
             f"(stopped or starved); timing could not be judged")
 
 
-# --- 9. consistent snapshots (the FIFO assumption) ------------------------------------
+# --- 9. the leader's task: each step applied exactly once --------------------------------
+
+
+def _applied_steps(records: list[Record]) -> list[tuple[int, int, int]]:
+    """(step, epoch, pos) of every application, in the order the store took them: the
+    store's own rows at the end if the history has them (a node killed between its
+    write and its report leaves no ``task_step``), else the nodes' reports."""
+    store = _last(records, TASK_STORE)
+    if store is not None:
+        return [(step, epoch, pos) for step, epoch, pos, *_ in store["steps"]]
+    return [(r["step"], r["epoch"], r["pos"]) for r in _of_kind(records, TASK_STEP)
+            if r["outcome"] == "applied"]
+
+
+def check_task_applied_twice(records: list[Record]) -> list[Violation]:
+    """Idempotency: no step of the leader's task is applied more than once."""
+    by_step: dict[int, list[tuple[int, int]]] = defaultdict(list)
+    for step, epoch, pos in _applied_steps(records):
+        by_step[step].append((epoch, pos))
+    return [Violation("task_applied_twice", None,
+                      f"step {step} was applied {len(done)} times: "
+                      + ", ".join(f"by p{pos} as leader of epoch {epoch}" for epoch, pos in done)
+                      + " (two leaders did the same step and the store took both: a key per "
+                        "step (idempotency) or fencing at the store would refuse the second).")
+            for step, done in sorted(by_step.items()) if len(done) > 1]
+
+
+def check_task_lost(records: list[Record]) -> list[Violation]:
+    """No step is skipped: every step up to the highest one applied or told (a token
+    carried its count) is in the store."""
+    applied = {step for step, _, _ in _applied_steps(records)}
+    told = [r.get("task", 0) for r in records if r["kind"] in (TOKEN_RECEIVED, TOKEN_PASSED)]
+    highest = max([*applied, *told, 0])
+    lost = [step for step in range(1, highest + 1) if step not in applied]
+    if not lost:
+        return []
+    return [Violation("task_lost", None,
+                      f"step(s) {', '.join(map(str, lost))} of the leader's task were never "
+                      f"applied, though step {highest} was done or told.")]
+
+
+# --- 10. consistent snapshots (the FIFO assumption) ------------------------------------
 
 
 # Anything that changes which socket joins two nodes: across it, two messages travel

@@ -315,7 +315,8 @@ def fresh_protocol(cfg: Config, epoch: int) -> tuple:
 # learn about it rather than silently forget it (tests/explore checks this too).
 # An elector's own per-round state is covered by its ``state_attributes``.
 KNOWN_ATTRIBUTES = {
-    "NodeProtocol": {"node_id", "token", "snapshot", "election"},
+    # "task": the leader's task is off in the explorer (its tokens tell no steps).
+    "NodeProtocol": {"node_id", "token", "snapshot", "election", "task"},
     "TokenKeeper": {"epoch", "hold_ns", "fencing", "held", "right_up", "tokens_held_total"},
     "Elector": {"node_id", "announce", "round", "status", "leader_id", "forwarded",
                 "announced", "was_candidate"},

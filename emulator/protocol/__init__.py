@@ -7,9 +7,10 @@ from .algorithms import ALGORITHMS, DEFAULT_ALGORITHM
 from .election import Elector, Status
 from .elections.base import ElectionProtocol
 from .messages import (
-    Candidate, Compare, DropToken, Elected, ElectionMessage, InjectToken, Lap, Leave, LinkDown,
+    ApplyTask, Candidate, Compare, DropToken, Elected, ElectionMessage, InjectToken, Lap, Leave, LinkDown,
     LinkUp, Marker, PersistEpoch, Probe, ProtocolViolation, Received, Relay, Reply, Report, Send,
-    SendFailed, SetTimer, Side, SnapshotId, StartElection, StartSnapshot, TimerFired, Token,
+    SendFailed, SetTimer, Side, SnapshotId, StartElection, StartSnapshot, TaskResult,
+    TimerFired, Token,
     Victory,
 )
 from .node import NodeProtocol
@@ -19,7 +20,7 @@ from .token import HOLD_TIMER, TokenKeeper
 __all__ = [
     "ALGORITHMS", "Compare", "DEFAULT_ALGORITHM", "ElectionMessage", "ElectionProtocol", "Lap",
     "Probe", "Relay", "Reply", "Victory",
-    "Candidate", "DropToken", "Elected", "Elector", "HOLD_TIMER", "InjectToken", "Leave", "LinkDown",
+    "ApplyTask", "TaskResult", "Candidate", "DropToken", "Elected", "Elector", "HOLD_TIMER", "InjectToken", "Leave", "LinkDown",
     "LinkUp", "Marker", "NodeProtocol", "PersistEpoch", "ProtocolViolation", "Received",
     "Report", "Send", "SendFailed", "SetTimer", "Side", "SnapshotId", "SnapshotRecorder", "StartElection",
     "StartSnapshot", "Status", "TimerFired", "Token", "TokenKeeper",

@@ -38,13 +38,17 @@ def _natural(name: str, value: Any, minimum: int = 0) -> None:
 class Token:
     epoch: int
     hop: int
+    # Steps of the leader's task done, as far as this token was told (task.py): the
+    # token is how the leader tells the ring, so a lost token loses the telling.
+    task: int = 0
 
     def __post_init__(self) -> None:
         _natural("epoch", self.epoch)
         _natural("hop", self.hop)
+        _natural("task", self.task)
 
     def passed(self) -> "Token":
-        return Token(self.epoch, self.hop + 1)
+        return Token(self.epoch, self.hop + 1, self.task)
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -262,8 +266,29 @@ class Leave:
     """The node is about to exit of its own accord (SIGTERM): hand over what it holds."""
 
 
+@dataclass(frozen=True, slots=True)
+class TaskResult:
+    """What the store answered to an ``ApplyTask`` (see task.py for the outcomes)."""
+
+    step: int
+    epoch: int
+    outcome: str
+    store_epoch: int = 0
+
+    def __post_init__(self) -> None:
+        _natural("step", self.step, 1)
+        _natural("epoch", self.epoch)
+        if self.outcome not in TASK_OUTCOMES:
+            raise ValueError(f"outcome must be one of {TASK_OUTCOMES}, got {self.outcome!r}")
+
+
+# applied: written; duplicate: that step's key is there already (idempotency);
+# stale: the store has seen a newer epoch (fencing); unavailable: the store was busy.
+TASK_OUTCOMES = ("applied", "duplicate", "stale", "unavailable")
+
+
 Input = Union[Received, TimerFired, LinkDown, LinkUp, StartSnapshot, StartElection,
-              DropToken, InjectToken, Leave, SendFailed]
+              DropToken, InjectToken, Leave, SendFailed, TaskResult]
 
 
 # --- outputs ---------------------------------------------------------------
@@ -296,4 +321,17 @@ class PersistEpoch:
     epoch: int
 
 
-Output = Union[Send, SetTimer, Report, PersistEpoch]
+@dataclass(frozen=True, slots=True)
+class ApplyTask:
+    """The leader of ``epoch`` applies step ``step`` of its task to the harness's store;
+    the runtime writes and feeds the answer back as ``TaskResult``."""
+
+    step: int
+    epoch: int
+
+    def __post_init__(self) -> None:
+        _natural("step", self.step, 1)
+        _natural("epoch", self.epoch, 1)
+
+
+Output = Union[Send, SetTimer, Report, PersistEpoch, ApplyTask]

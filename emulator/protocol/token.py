@@ -59,7 +59,7 @@ class TokenKeeper:
             return [Report(TOKEN_FENCED, {"epoch": token.epoch, "hop": token.hop,
                                             "node_epoch": self.epoch})]
         outputs = self.observe_epoch(token.epoch)
-        outputs.append(Report(TOKEN_RECEIVED, {"epoch": token.epoch, "hop": token.hop}))
+        outputs.append(Report(TOKEN_RECEIVED, _fields(token)))
         outputs += self._become_holder(token)
         return outputs
 
@@ -83,7 +83,7 @@ class TokenKeeper:
         # Reported before it is sent: the runtime stamps events as it meets them, and
         # the pass must not appear to happen after the receiver already holds it.
         outputs: list[Output] = [
-            Report(TOKEN_PASSED, {"epoch": token.epoch, "hop": token.hop}),
+            Report(TOKEN_PASSED, _fields(token)),
             Send(Side.RIGHT, token),
         ]
         if self.held:
@@ -124,13 +124,14 @@ class TokenKeeper:
             return [SetTimer(HOLD_TIMER, 0)]  # held through the outage: pass it now
         return []
 
-    def create(self, epoch: int) -> list[Output]:
-        """The round's leader regenerates the token."""
+    def create(self, epoch: int, task: int = 0) -> list[Output]:
+        """The round's leader regenerates the token (telling the task steps it knows
+        were done: task.py)."""
         outputs = self.observe_epoch(epoch)
         if epoch < self.epoch:
             raise ProtocolViolation(f"cannot create a token of epoch {epoch} "
                                     f"below the fence {self.epoch}")
-        token = Token(epoch, 0)
+        token = Token(epoch, 0, task)
         outputs.append(Report(TOKEN_CREATED, {"epoch": epoch}))
         outputs += self._become_holder(token)
         return outputs
@@ -147,6 +148,14 @@ class TokenKeeper:
         dropped, self.held = self.held, []
         return [Report(TOKEN_DROPPED, {"epoch": t.epoch, "hop": t.hop}) for t in dropped]
 
+    def tell_task(self, epoch: int, step: int) -> None:
+        """Step ``step`` of the leader's task is done: the held token of ``epoch``
+        carries the news on when it is passed."""
+        for i, token in enumerate(self.held):
+            if token.epoch == epoch and token.task < step:
+                self.held[i] = Token(token.epoch, token.hop, step)
+                return
+
     # --- transitions -----------------------------------------------------
 
     def _become_holder(self, token: Token) -> list[Output]:
@@ -161,3 +170,11 @@ class TokenKeeper:
         self.held = [t for t in self.held if t.epoch >= self.epoch]
         return [Report(TOKEN_FENCED, {"epoch": t.epoch, "hop": t.hop,
                                         "node_epoch": self.epoch}) for t in stale]
+
+
+def _fields(token: Token) -> dict:
+    """A token's record fields; ``task`` only where a leader's task runs."""
+    fields = {"epoch": token.epoch, "hop": token.hop}
+    if token.task:
+        fields["task"] = token.task
+    return fields

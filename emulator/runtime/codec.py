@@ -47,10 +47,13 @@ _LAYOUTS = {
            lambda r, i, lap: Victory(r, i, _flag(lap))),
 }
 _TAG_OF = {layout[0]: tag for tag, layout in _LAYOUTS.items()}
+# A token that tells the leader's task (emulator/protocol/task.py) has its own tag, so
+# a ring without the task keeps the 17-byte token frame.
+_LAYOUTS[b"W"] = (Token, struct.Struct(">QQQ"), ("epoch", "hop", "task"), Token)
 
 
 def encode(message: RingMessage) -> bytes:
-    tag = _TAG_OF.get(type(message))
+    tag = b"W" if isinstance(message, Token) and message.task else _TAG_OF.get(type(message))
     if tag is None:
         raise TypeError(f"not a ring message: {message!r}")
     _, layout, fields, _ = _LAYOUTS[tag]

@@ -41,6 +41,8 @@ class NodeSpec:
     report_forwarding: bool = True
     # The election algorithm (a name in emulator/protocol/algorithms.py).
     algorithm: str = "cr"
+    # The leader's task store (task_store.py), created by the harness; None: no task.
+    task_path: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

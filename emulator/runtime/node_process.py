@@ -40,18 +40,19 @@ from multiprocessing.connection import Connection
 from emulator.records import (
     BAD_FRAME, CANDIDATE_FORWARDED, CANDIDATE_SWALLOWED, ELECTED, ELECTION_DROPPED,
     ELECTION_SENT, ELECTION_SWALLOWED, LINK_RESTORED, LINK_RETIRED, LINK_SEVERED,
-    MARKER_RECEIVED, NODE_CRASHED, NODE_STARTED, NODE_STATS, NODE_STOPPING, TOKEN_PASSED,
-    TOKEN_RECEIVED,
+    MARKER_RECEIVED, NODE_CRASHED, NODE_STARTED, NODE_STATS, NODE_STOPPING, TASK_STEP,
+    TOKEN_PASSED, TOKEN_RECEIVED,
 )
 
 from ..protocol import (
-    ElectionMessage, Leave, LinkDown, LinkUp, NodeProtocol, PersistEpoch, Received, Report,
-    Send, SendFailed, SetTimer, Side, StartElection, TimerFired,
+    ApplyTask, ElectionMessage, Leave, LinkDown, LinkUp, NodeProtocol, PersistEpoch, Received, Report,
+    Send, SendFailed, SetTimer, Side, StartElection, TaskResult, TimerFired,
 )
 from .codec import MAX_FRAME, BadFrame, decode, encode
 from .control import NodeSpec, Rewire, Scheduled, Shutdown, pack_events
 from .link_shim import CutLink, LinkShims, SetLinkFault
 from .state_file import EpochFile
+from .task_store import TaskStore
 
 _LINK_ERRORS = (EOFError, ConnectionResetError, BrokenPipeError)
 # Per-message steps of a snapshot or an election, which NodeSpec.report_forwarding
@@ -136,7 +137,9 @@ class NodeRuntime:
         self.epoch_file = EpochFile(spec.state_path)
         self.protocol = NodeProtocol(spec.node_id, epoch=self.epoch_file.load(),
                                      hold_ns=spec.hold_ns, fencing=spec.fencing,
-                                     announce=spec.announce, algorithm=spec.algorithm)
+                                     announce=spec.announce, algorithm=spec.algorithm,
+                                     task=spec.task_path is not None)
+        self.task_store = TaskStore(spec.task_path) if spec.task_path else None
         self.selector = selectors.DefaultSelector()
         self.links: dict[Side, Connection | None] = {Side.LEFT: None, Side.RIGHT: None}
         self.timers: dict[str, int] = {}
@@ -399,6 +402,17 @@ class NodeRuntime:
                 self.timers[output.name] = time.monotonic_ns() + output.delay_ns
             elif isinstance(output, PersistEpoch):
                 self.epoch_file.save(output.epoch)
+            elif isinstance(output, ApplyTask):
+                self._apply_task(output)
+
+    def _apply_task(self, task: ApplyTask) -> None:
+        """The protocol decided; the runtime writes, records the attempt, and tells
+        the protocol what the store answered."""
+        outcome, store_epoch = self.task_store.apply(task.step, task.epoch, self.spec.pos,
+                                                     os.getpid(), time.monotonic_ns())
+        self._emit(TASK_STEP, {"step": task.step, "epoch": task.epoch, "outcome": outcome,
+                               "store_epoch": store_epoch})
+        self._feed(TaskResult(task.step, task.epoch, outcome, store_epoch))
 
     def _reported(self, report: Report) -> bool:
         """Every event is reported unless the ring samples token events (then only a
@@ -438,6 +452,8 @@ class NodeRuntime:
         self._emit(NODE_STOPPING, {"reason": reason})
 
     def _close_everything(self) -> None:
+        if self.task_store is not None:
+            self.task_store.close()
         for key in list(self.selector.get_map().values()):
             self.selector.unregister(key.fileobj)
             key.fileobj.close()

@@ -8,18 +8,22 @@ timing is the machine's).
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Callable
 
 from emulator.protocol import InjectToken
 from emulator.records import (
-    CANDIDATE, ELECTION_ROUND, LEADER, RESTARTED, SNAPSHOT_STARTED, TOKEN_BLOCKED,
-    TOKEN_FENCED, TOKEN_PASSED, TOKEN_RECEIVED, Record,
+    CANDIDATE, ELECTION_ROUND, LEADER, LEADER_DEPOSED, RESTARTED, SNAPSHOT_STARTED,
+    TASK_STEP, TOKEN_BLOCKED, TOKEN_CREATED, TOKEN_FENCED, TOKEN_PASSED, TOKEN_RECEIVED,
+    Record,
 )
 
-from ..config import ConfigError
+from emulator.runtime import task_store
+
+from ..config import ConfigError, RingConfig
 from . import link_scenarios as links
-from .trial import DEADLINE_S, Trial
+from .trial import DEADLINE_S, ScenarioError, Trial
 
 
 # --- the scenarios ---------------------------------------------------------------------
@@ -200,6 +204,11 @@ class Scenario:
     # The invariant a trial is meant to break (a lesson, like --no-fencing): such a
     # scenario exits 1 by design and is left out of 'all' (make chaos).
     expect_violation: str | None = None
+    # The leader's task runs in this scenario's trials (emulator/protocol/task.py).
+    task: bool = False
+
+    def config_for(self, config: RingConfig) -> RingConfig:
+        return dataclasses.replace(config, task=True) if self.task else config
 
     def candidates_for(self, asked: int | None, nodes: int) -> int | None:
         """The candidates per round for this scenario's trials (None: a random subset)."""
@@ -222,7 +231,8 @@ SCENARIOS: dict[str, Scenario] = {s.name: s for s in (
              "the round is abandoned or won by the next largest", kill_during_election,
              min_candidates=2),
     Scenario("kill-leader", "the new leader dies right after winning, before or after "
-             "regenerating the token", kill_leader),
+             "regenerating the token: no leader until the next round; its task step is "
+             "repeated", kill_leader, task=True),
     Scenario("pause-holder", "SIGSTOP the holder past the detection timeout: bypass, new "
              "epoch; SIGCONT and rejoin: fencing drops the old token", pause_holder,
              min_nodes=3),
@@ -306,6 +316,76 @@ TEACHING_SCENARIOS: dict[str, Scenario] = {s.name: s for s in (
              "the holder after the reap: EOF or EPIPE tell it, --hidden-death hides both",
              kill_next, min_nodes=3),
 )}
+
+
+# --- the article's ending: two leaders, no leader, idempotency ------------------------------
+
+
+def current_leader(trial: Trial) -> int | None:
+    """The position of the last successful recovery's leader."""
+    done = [r for r in trial.pipeline.recoveries if r.ok and r.leader_pos is not None]
+    return done[-1].leader_pos if done else None
+
+
+def catch_the_leader_at_work(trial: Trial, attempts: int = 40) -> int:
+    """SIGSTOP the leader while it works: it holds its token and has not yet applied
+    this visit's step (it does when the hold ends, then tells by passing the token).
+    Return its position."""
+    for _ in range(attempts):
+        pos = trial.catch_holder()
+        if pos == current_leader(trial) and _still_working(trial, pos):
+            return pos
+        trial.cluster.resume(pos)
+        trial.hops(1)
+    raise ScenarioError(f"could not catch the leader at work in {attempts} attempts")
+
+
+def _still_working(trial: Trial, pos: int) -> bool:
+    """The caught node took its token and has not written this visit's step, nor is it
+    stopped inside the store's transaction (that would hold the store's lock)."""
+    pid = trial.cluster.nodes[pos].pid
+    for r in reversed(trial.history.records):
+        if r["pid"] != pid:
+            continue
+        if r["kind"] == TASK_STEP:
+            return False
+        if r["kind"] in (TOKEN_RECEIVED, TOKEN_CREATED):
+            return not task_store.is_locked(trial.cluster.task_path)
+    return False
+
+
+def pause_leader(trial: Trial) -> None:
+    """The article's two leaders, for real: the leader is SIGSTOPped while it works on
+    a step; past the detection timeout the ring bypasses it and elects another, who
+    does the same step. SIGCONT: the old leader still believes it leads and finishes
+    its step; the store refuses it (fencing: it learns it was deposed; or
+    idempotency: done already), or, with both off, applies it a second time."""
+    trial.hops(trial.rng.randint(trial.nodes, 2 * trial.nodes))
+    count = trial.recoveries_so_far()
+    pos = catch_the_leader_at_work(trial)
+    pid = trial.cluster.nodes[pos].pid
+    trial.keep_alive_until(lambda: trial.cluster.nodes[pos].bypassed
+                           and any(r.ok for r in trial.recoveries_after(count)),
+                           what="the ring to bypass the paused leader and elect another")
+    resumed = trial.ring.mark()
+    trial.cluster.resume(pos)
+    # Poll only, so the supervisor rejoins it after it acted: the woken leader
+    # finishes its step before any newer token can reach it.
+    trial.cluster.wait_until(lambda: any(
+        r["pid"] == pid and r["kind"] in (TASK_STEP, TOKEN_PASSED, TOKEN_FENCED)
+        for r in trial.history.records[resumed:]), DEADLINE_S)
+    trial.keep_alive_until(lambda: not trial.cluster.nodes[pos].bypassed,
+                           what="the paused leader to rejoin")
+    trial.keep_alive_until(lambda: any(
+        r["kind"] == LEADER_DEPOSED and r["pid"] == pid
+        for r in trial.history.records[resumed:]), what="the old leader to learn it was deposed")
+    trial.hops(2 * trial.nodes)
+
+
+TEACHING_SCENARIOS["pause-leader"] = Scenario(
+    "pause-leader", "SIGSTOP the leader while it works on a task step: another is "
+    "elected and does that step; SIGCONT: two leaders, until the store or a newer "
+    "token tells the old one it was deposed", pause_leader, min_nodes=3, task=True)
 
 
 def scenario_named(name: str) -> Scenario:

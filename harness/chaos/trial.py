@@ -296,6 +296,7 @@ def run_trial(config: RingConfig, scenario: "Scenario", *, seed: int,
     """One trial on a fresh ring, stopped, reaped and checked whatever happens.
     An interrupt (Ctrl-C, SIGTERM) ends the trial early; it is in ``interrupted``."""
     candidates = scenario.candidates_for(candidates, config.nodes)
+    config = scenario.config_for(config)
     ring = Ring(config, seed=seed, candidates=candidates, trace_path=trace_path,
                 narrate=narrate, hidden_death=hidden_death)
     timed_out = False

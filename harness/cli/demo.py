@@ -19,9 +19,11 @@ def register(commands) -> None:
         description="A small ring of real processes walks through the article step by "
                     "step: no token at first, a snapshot finds none, arbitrary nodes "
                     "become candidates, IDs travel and are swallowed, the largest comes "
-                    "home, the leader makes the token; then a SIGKILL (the neighbours see "
-                    "EOF) and a SIGSTOP (the others think it dead, a new leader, the old "
-                    "token wakes up stale and is fenced). Ends with a space-time diagram. "
+                    "home, the leader makes the token and starts its task; then a SIGKILL "
+                    "(the neighbours see EOF) and a SIGSTOP of the leader at work (no "
+                    "leader, a new one; the old one wakes up: two leaders; the store and "
+                    "fencing refuse its stale step and token). Ends with a space-time "
+                    "diagram. "
                     f"Defaults: {DEMO_NODES} nodes with IDs in a random order (seed 1), "
                     "hold 2 ms, start method fork, a random subset of candidates, fencing "
                     "and announcement on, pace 1, drawn to ringemu-demo.svg.")
@@ -32,6 +34,9 @@ def register(commands) -> None:
                            "length of --ids)")
     demo.add_argument("--fast", action="store_true",
                       help="no pauses between steps (for tests and the impatient)")
+    demo.add_argument("--step", action="store_true",
+                      help="wait for Enter after each step (for a classroom) and print the "
+                           "--window that draws it")
     demo.add_argument("--pace", type=non_negative("--pace", MAX_PACE), default=1.0, metavar="FACTOR",
                       help="stretch (>1) or shorten (<1) the pauses (default 1)")
     demo.add_argument("--out", default="ringemu-demo.svg", metavar="FILE.svg",
@@ -53,7 +58,8 @@ def demo_command(args: argparse.Namespace) -> int:
     check_output_path(trace_path, "--out")
     check_view(args)
     demo = Demo(ring, seed=args.seed, candidates=candidates(args, ring.nodes),
-                trace_path=trace_path, pace=0.0 if args.fast else args.pace)
+                trace_path=trace_path, pace=0.0 if args.fast else args.pace,
+                step_by_step=args.step)
     status = demo.run(args.out)
     if args.view is not None and demo.history.records:
         write_view(demo.history.records, args.view,

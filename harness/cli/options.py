@@ -123,6 +123,15 @@ def add_ring_options(parser: argparse.ArgumentParser, *, all_algorithms: bool = 
                              "only learn they are not the leader")
     parser.add_argument("--no-fencing", dest="fencing", action="store_false",
                         help="accept tokens of any epoch (shows why fencing is needed)")
+    parser.add_argument("--task", action="store_true",
+                        help="the leader of each epoch applies task steps to a store the "
+                             "harness owns (on in pause-leader and kill-leader)")
+    parser.add_argument("--no-idempotency", dest="task_idempotent", action="store_false",
+                        help="the task store applies a step as often as it is asked "
+                             "(shows what idempotency protects)")
+    parser.add_argument("--no-store-fencing", dest="task_fencing", action="store_false",
+                        help="the task store accepts steps of any epoch (shows what "
+                             "fencing at the store protects)")
     parser.add_argument("--detector-floor-ms", type=non_negative("--detector-floor-ms"),
                         default=20.0, metavar="MS",
                         help="never suspect a lost token sooner than MS after its last "
@@ -146,6 +155,8 @@ def ring_config(args: argparse.Namespace) -> RingConfig:
     algorithm = DEFAULT_ALGORITHM if args.algorithm == "all" else args.algorithm
     return RingConfig(ids=ids, hold_ns=int(args.hold_ms * 1e6), fencing=args.fencing,
                       announce=args.announce, start_method=args.start_method,
+                      task=args.task, task_idempotent=args.task_idempotent,
+                      task_fencing=args.task_fencing,
                       detector_floor_ms=args.detector_floor_ms, algorithm=algorithm)
 
 

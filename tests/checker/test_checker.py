@@ -3,6 +3,7 @@ import random
 
 import pytest
 
+from emulator.records import TASK_STEP
 from harness.invariants import (
     INVARIANTS, Violation, check, check_correct_leader, check_hygiene, check_liveness,
     check_mutual_exclusion, check_one_token, check_single_leader, check_termination,
@@ -449,6 +450,8 @@ def test_check_reports_every_broken_invariant_by_its_name():
     trace.at(3, "token_received", epoch=1, hop=9)         # mutual_exclusion
     trace.at(0, "election_round", round=2, candidate_pos=[0], candidate_ids=[5])
     trace.snapshot(tokens=2, epoch=1)                     # one_token
+    for _ in range(2):                                    # task_applied_twice, task_lost
+        trace.at(1, TASK_STEP, step=2, epoch=1, outcome="applied", store_epoch=1)
     trace.at(1, "node_exited", exitcode=1)                # unexpected_exit
     trace.at(1, "token_passed", epoch=1, hop=50)          # consistent_snapshot: the
     trace.at(1, "marker_received", sid=[1, 7], side="right", first=True)  # marker

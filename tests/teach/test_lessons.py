@@ -1,4 +1,11 @@
-"""Every command on every lesson page runs, as written, and does what the page says."""
+"""Every command on every lesson page runs, as written, and the page's claims hold.
+
+A page states its claims about the traces its commands record in ```claims
+blocks (harness/teach/claims.py): the events it says happen do happen, in that
+order; the ones it says never happen do not. Each page's test runs all of its
+``$`` lines (the story's and the exercises') in a fresh folder and then checks
+every claim, so a page whose story stops being true fails here.
+"""
 from __future__ import annotations
 
 import os
@@ -9,6 +16,8 @@ import subprocess
 import sys
 
 import pytest
+
+from harness.teach.claims import Claim, check_output, claims_of, parse_step
 from harness.tracefile import read_trace
 
 LESSONS = pathlib.Path(__file__).resolve().parents[2] / "docs" / "lessons"
@@ -20,8 +29,8 @@ pytestmark = pytest.mark.real
 def commands(page: pathlib.Path) -> list[str]:
     """The ``$ `` lines of the page's console blocks."""
     blocks = re.findall(r"```console\n(.*?)```", page.read_text(), flags=re.S)
-    return [line[2:] for block in blocks for line in block.splitlines()
-            if line.startswith("$ ")]
+    return [line.strip()[2:] for block in blocks for line in block.splitlines()
+            if line.strip().startswith("$ ")]
 
 
 def run_page(page: pathlib.Path, where: pathlib.Path) -> list[subprocess.CompletedProcess]:
@@ -38,90 +47,78 @@ def run_page(page: pathlib.Path, where: pathlib.Path) -> list[subprocess.Complet
     return done
 
 
-def trace(where: pathlib.Path, name: str) -> list[dict]:
-    return read_trace(str(where / name))
+def check_claims(page: pathlib.Path, where: pathlib.Path,
+                 outputs: list[subprocess.CompletedProcess]) -> None:
+    claims = claims_of(page.read_text())
+    assert claims, f"{page.name} states no claims"
+    failed = []
+    for claim in claims:
+        if claim.file.startswith("$"):
+            problem = check_output(claim, outputs[int(claim.file[1:]) - 1].stdout)
+        else:
+            problem = claim.check(read_trace(str(where / claim.file)))
+        if problem:
+            failed.append(f"{claim.file}: {claim.text}\n    -> {problem}")
+    assert not failed, f"{page.name}: claims that no longer hold:\n" + "\n".join(failed)
 
 
-def test_there_are_eight_lessons_each_with_a_command_and_a_picture():
+def test_there_are_eight_lessons_each_with_commands_claims_pictures_and_exercises():
     assert len(PAGES) == 8
     for page in PAGES:
         text = page.read_text()
         assert commands(page), page.name
-        pictures = re.findall(r"!\[[^]]*\]\(([^)]+\.svg)\)", text)
+        assert claims_of(text), page.name
+        pictures = re.findall(r"!\[[^]]*\]\(([^)]+\.(?:svg|png))\)", text)
         assert pictures, page.name
         for picture in pictures:
             assert (LESSONS / picture).is_file(), picture
+        exercises = text.split("## Exercises", 1)
+        assert len(exercises) == 2, f"{page.name} has no Exercises section"
+        answers = exercises[1].count("*Answer:*")
+        assert 2 <= answers <= 3, f"{page.name}: {answers} exercises with answers"
 
 
-def test_1_signals(tmp_path):
-    outs = run_page(LESSONS / "1-signals.md", tmp_path)
-    assert all("checker: every invariant held" in o.stdout for o in outs)
-    term = trace(tmp_path, "sigterm.jsonl")
-    assert any(r["kind"] == "node_stopping" and r["reason"] == "SIGTERM" for r in term)
-    stop = trace(tmp_path, "sigstop.jsonl")
-    assert any(r["kind"] == "bypassed" for r in stop)
-    assert not any(r["kind"] == "node_exited" and r["exitcode"] != 0 for r in stop)
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.stem)
+def test_every_command_runs_and_every_claim_holds(page, tmp_path):
+    outputs = run_page(page, tmp_path)
+    check_claims(page, tmp_path, outputs)
 
 
-def _eofs_after_kill(records: list[dict]) -> list[dict]:
-    kill = next(r for r in records if r["kind"] == "fault" and r["fault"] == "SIGKILL")
-    shutdown = min(r["t_ns"] for r in records if r["kind"] == "node_stopping")
-    # What the neighbours that lived through the kill saw (a replacement starts with
-    # no links and says so: that is not an EOF).
-    before = {r["pid"] for r in records if r["t_ns"] <= kill["t_ns"]}
-    return [r for r in records if kill["t_ns"] < r["t_ns"] < shutdown and r["pid"] in before
-            and r["kind"] in ("link_down", "link_retired")]
+# --- the claims checker itself, on hand-made histories ----------------------------------
 
 
-def test_2_a_hidden_death_shows_no_eof(tmp_path):
-    run_page(LESSONS / "2-eof-and-hidden-death.md", tmp_path)
-    assert _eofs_after_kill(trace(tmp_path, "eof.jsonl"))
-    hidden = trace(tmp_path, "hidden-death.jsonl")
-    assert not _eofs_after_kill(hidden)
-    kill = next(r for r in hidden if r["kind"] == "fault" and r["fault"] == "SIGKILL")
-    assert kill["pos"] != 0
+def _history() -> list[dict]:
+    kinds = [("fault", {"fault": "SIGSTOP"}, 1, 10), ("fault", {"fault": "SIGCONT"}, 1, 10),
+             ("fault", {"fault": "SIGSTOP"}, 2, 20), ("fault", {"fault": "SIGKILL"}, 2, 20),
+             ("link_down", {"side": "left"}, 3, 30), ("node_exited", {"exitcode": -9}, 2, 20),
+             ("ring_stopping", {}, 0, 5), ("link_down", {"side": "right"}, 1, 10)]
+    return [{"t_ns": i, "pos": pos, "id": pos + 1, "pid": pid, "kind": kind, **fields}
+            for i, (kind, fields, pos, pid) in enumerate(kinds)]
 
 
-def test_3_zombies_and_reaping(tmp_path):
-    outs = run_page(LESSONS / "3-zombies-and-reaping.md", tmp_path)
-    assert "zombie" in outs[0].stdout and "exitcode=None" in outs[0].stdout
+def test_an_order_claim_tries_every_binding_of_its_named_steps():
+    claim = Claim("t", "order fault fault=SIGSTOP as S -> fault fault=SIGKILL pid=S.pid")
+    assert claim.check(_history()) is None  # the second SIGSTOP, not the first
+    assert Claim("t", "order node_exited -> fault fault=SIGKILL").check(_history())
 
 
-def test_4_pid_reuse(tmp_path):
-    outs = run_page(LESSONS / "4-pid-reuse.md", tmp_path)
-    text = outs[0].stdout
-    assert "restarted: node 2 is now pid" in text
-    if "a stranger now has pid" in text:  # only where pids can be steered (root)
-        assert "is_running() -> False" in text and "refuses" in text
-    assert (tmp_path / "pid-reuse.svg").is_file()
+def test_until_and_never_bound_a_claim_in_time():
+    history = _history()
+    assert Claim("t", "order fault fault=SIGKILL -> link_down pos=1").check(history) is None
+    assert Claim("t", "order fault fault=SIGKILL -> link_down pos=1 until ring_stopping"
+                 ).check(history)
+    assert Claim("t", "never link_down pos=1 after fault fault=SIGKILL before ring_stopping"
+                 ).check(history) is None
+    assert Claim("t", "never link_down after fault fault=SIGKILL").check(history)
 
 
-def test_5_fencing(tmp_path):
-    outs = run_page(LESSONS / "5-fencing.md", tmp_path)
-    assert "checker: every invariant held" in outs[0].stdout
-    assert "exit status 1" in outs[1].stdout and "one_token" in outs[1].stdout
+def test_count_and_output_claims():
+    assert Claim("t", "count fault = 4").check(_history()) is None
+    assert Claim("t", "count fault fault=SIGSTOP >= 3").check(_history())
+    assert check_output(Claim("$1", "contains status 137"), "status 137\n") is None
+    assert check_output(Claim("$1", "contains status 137"), "status 0\n")
 
 
-def test_6_snapshot(tmp_path):
-    outs = run_page(LESSONS / "6-snapshot.md", tmp_path)
-    assert "counted 2" in outs[0].stdout and "counted 0" in outs[0].stdout
-    audit = [r for r in trace(tmp_path, "snapshot.jsonl") if r["kind"] == "snapshot_result"]
-    assert any(r["tokens"] == 2 for r in audit)
-
-
-def test_7_election_cost(tmp_path):
-    outs = run_page(LESSONS / "7-election-cost.md", tmp_path)
-    assert outs[0].stdout.split() == ["ascending", "election", "messages:", "23",
-                                      "descending", "election", "messages:", "44"]
-    assert "average over 20 random arrangements" in outs[1].stdout
-
-
-def test_8_link_faults(tmp_path):
-    outs = run_page(LESSONS / "8-link-faults.md", tmp_path)
-    assert "checker: every invariant held" in outs[0].stdout
-    assert "false alarm" in outs[0].stdout
-    slow = trace(tmp_path, "slow-link.jsonl")
-    assert any(r["kind"] == "message_delayed" for r in slow)
-    assert not any(r["kind"] == "message_lost_by_link" for r in slow)
-    assert "exit status 1" in outs[1].stdout and "consistent_snapshot" in outs[1].stdout
-    assert "marker overtook the token" in outs[1].stdout
+def test_a_step_that_does_not_parse_is_an_error():
+    with pytest.raises(ValueError):
+        parse_step("fault fault~SIGKILL")
