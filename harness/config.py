@@ -20,6 +20,7 @@ DEFAULT_START_METHOD = "fork"  # correct here (see Cluster) and 10-25x cheaper t
 # The harness's descriptors at the peak of starting a ring: both ends of every link
 # until they are handed out, each node's control pipe, its Process sentinels, its pidfd.
 DESCRIPTORS_PER_NODE = 7
+MAX_DETECTOR_FLOOR_MS = 60_000.0
 DESCRIPTORS_BASE = 64
 
 
@@ -40,6 +41,9 @@ class RingConfig:
     report_forwarding: bool = True
     # The election algorithm every node runs (emulator/protocol/algorithms.py).
     algorithm: str = DEFAULT_ALGORITHM
+    # The silence detector's floor (harness/recovery/detector.py): never suspect a
+    # loss sooner than this after the token's last reported receipt.
+    detector_floor_ms: float = 20.0
 
     def __post_init__(self) -> None:
         check_ids(self.ids)
@@ -51,6 +55,9 @@ class RingConfig:
                               "allowed; need a whole number of hops >= 1 (1 = every hop)")
         check_start_method(self.start_method)
         check_algorithm(self.algorithm)
+        if not 0 < self.detector_floor_ms <= MAX_DETECTOR_FLOOR_MS:
+            raise ConfigError(f"detector floor {self.detector_floor_ms!r} ms is not allowed; "
+                              f"need a number of ms in (0, {MAX_DETECTOR_FLOOR_MS:g}]")
 
     @property
     def nodes(self) -> int:
@@ -102,18 +109,24 @@ def arrange_ids(nodes: int, arrangement: str, seed: int) -> tuple[int, ...]:
                       + ", ".join(ARRANGEMENTS))
 
 
-def parse_ids(text: str) -> tuple[int, ...]:
-    """'5,9,2' -> (5, 9, 2), with a clear error for anything else."""
-    ids = []
+def parse_numbers(text: str, option: str, minimum: int, example: str) -> tuple[int, ...]:
+    """'5,9,2' -> (5, 9, 2): whole numbers >= ``minimum`` separated by commas, or one
+    line naming the part that is not."""
+    numbers = []
     for part in text.split(","):
         part = part.strip()
-        if not part.isdigit() or int(part) < 1:
-            raise ConfigError(f"--ids: {part!r} is not a natural number; give IDs >= 1 "
-                              "separated by commas, e.g. 5,9,2")
-        ids.append(int(part))
-    ids_tuple = tuple(ids)
-    check_ids(ids_tuple)
-    return ids_tuple
+        if not part.isdigit() or int(part) < minimum:
+            raise ConfigError(f"{option}: {part!r} is not allowed; give whole numbers "
+                              f">= {minimum} separated by commas, e.g. {example}")
+        numbers.append(int(part))
+    return tuple(numbers)
+
+
+def parse_ids(text: str) -> tuple[int, ...]:
+    """'5,9,2' -> (5, 9, 2), with a clear error for anything else."""
+    ids = parse_numbers(text, "--ids", 1, "5,9,2")
+    check_ids(ids)
+    return ids
 
 
 def ensure_descriptor_budget(nodes: int) -> None:

@@ -43,12 +43,18 @@ def recovery_table(recoveries: list[Recovery]) -> str:
              r.election_messages, ",".join(map(str, r.restarted)) or "-",
              ",".join(map(str, r.bypassed)) or "-",
              f"{r.detect_ms:.1f}", f"{r.snapshot_ms:.1f}", f"{r.election_ms:.1f}",
-             f"{r.regenerate_ms:.1f}", f"{r.total_ms:.1f}", "ok" if r.ok else "FAILED"]
+             f"{r.regenerate_ms:.1f}", f"{r.total_ms:.1f}", _outcome(r)]
             for r in recoveries]
     return tabulate(rows, headers=["cause", "tokens", "rounds", "candidates", "leader",
                                    "expected", "election msgs", "restarted", "bypassed",
                                    "detect ms", "snapshot ms", "elect ms", "regen ms",
                                    "total ms", "outcome"])
+
+
+def _outcome(recovery: Recovery) -> str:
+    if not recovery.ok:
+        return "FAILED"
+    return "false alarm" if recovery.false_alarm else "ok"
 
 
 def _ms(value: float | None) -> str:
@@ -61,18 +67,20 @@ def trial_table(results: list[TrialResult]) -> str:
              ",".join(map(str, r.rounds)) or "-",
              "-" if r.leader_id is None else r.leader_id,
              "-" if r.expected_leader_id is None else r.expected_leader_id,
-             r.election_messages, _ms(r.detect_ms), _ms(r.elect_ms), _ms(r.recover_ms),
-             "ok" if r.ok else "; ".join(v.split(":")[0] for v in r.violations)]
+             r.election_messages, r.cause or "-", _ms(r.detect_ms), _ms(r.elect_ms),
+             _ms(r.recover_ms), "ok" if r.ok else "; ".join(v.split(":")[0]
+                                                           for v in r.violations)]
             for r in results]
     return tabulate(rows, headers=["scenario", "trial", "seed", "N", "faults", "tokens",
-                                   "rounds", "leader", "expected", "elect msgs",
+                                   "rounds", "leader", "expected", "elect msgs", "cause",
                                    "detect ms", "elect ms", "recover ms", "verdict"])
 
 
 def summary_table(rows: list[dict]) -> str:
     return tabulate([[r["scenario"], r["trials"], r["ok"], r["violations"],
-                      _ms(r["median_recover_ms"]), _ms(r["p95_recover_ms"])] for r in rows],
-                    headers=["scenario", "trials", "ok", "violations",
+                      r["false_alarms"], _ms(r["median_recover_ms"]),
+                      _ms(r["p95_recover_ms"])] for r in rows],
+                    headers=["scenario", "trials", "ok", "violations", "false alarms",
                              "median recover ms", "p95 recover ms"])
 
 

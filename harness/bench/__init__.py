@@ -28,6 +28,7 @@ SECTIONS = {
     "restart": "restart",
     "scale": "scale",
     "campaign": "throughput",
+    "detection": "detection",
 }
 TITLES = {
     "transport": "1. Transport: token hop vs raw pipes",
@@ -36,6 +37,7 @@ TITLES = {
     "restart": "4. Restart: SIGKILL to the token through the replacement",
     "scale": "5. Scale: the largest ring",
     "campaign": "6. Campaign throughput: chaos trials per minute",
+    "detection": "7. Detection: death notices, silences, false alarms under load",
 }
 PLOT_HELP = "pip install 'ringemu[plot]'"
 EXIT_SECTION_FAILED = 1

@@ -205,5 +205,31 @@ def election_algorithms(comparison: dict) -> str:
            f"({e['error'][:120]})" for e in comparison.get("real_errors", [])])
 
 
+def _p(block: dict | None) -> str:
+    if not block:
+        return "-"
+    return f"{block['p50']:.1f} / {block['p95']:.1f} / {block['max']:.1f} (n={block['n']})"
+
+
+def detection(section: dict) -> str:
+    death, silence, loaded = section["death"], section["silence"], section["loaded"]
+    rows = [["death (OS notice)", _p(death["notice_ms"]), _p(death["detect_ms"]),
+             _p(death["total_ms"])],
+            ["silence (detector)", _p(silence["timeout_ms"]), _p(silence["detect_ms"]),
+             _p(silence["total_ms"])]]
+    table = tabulate(rows, headers=["cause", "floor ms: notice / timeout", "detect ms",
+                                    "recover ms"])
+    gap = loaded["gap_ms"] or {}
+    return (f"{table}\n(each cell: p50 / p95 / max over the repetitions; ring of "
+            f"{section['nodes']}, hold {section['hold_ms']:g} ms)\n\nBoth CPUs busy, hold 0: "
+            f"{loaded['laps']} laps in {loaded['seconds']:.1f} s, {loaded['suspicions']} "
+            f"suspicion(s), {loaded['false_alarms']} false alarm(s), "
+            f"{loaded['elections_after_false_alarms']} election(s) after a false alarm; "
+            f"receipt gap p50 {gap.get('p50', 0):.3f} ms, p99 {gap.get('p99', 0):.3f} ms, max "
+            f"{gap.get('max', 0):.1f} ms; detector timeout at the end "
+            f"{loaded['timeout_ms_at_end']:.1f} ms.\nGoal: {section['goal']['what']}: "
+            f"{'met' if section['goal']['met'] else 'missed'}.")
+
+
 RENDER = {"transport": transport, "elections": elections, "recovery": recovery,
-          "restart": restart, "scale": scale, "campaign": campaign}
+          "restart": restart, "scale": scale, "campaign": campaign, "detection": detection}

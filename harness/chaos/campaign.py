@@ -59,7 +59,9 @@ class TrialResult:
     leader_id: int | None = None
     expected_leader_id: int | None = None
     election_messages: int = 0
+    cause: str | None = None        # what started the first recovery after the fault
     detect_ms: float | None = None
+    false_alarms: int = 0           # silences the snapshot cleared: one snapshot each
     elect_ms: float | None = None
     recover_ms: float | None = None
     violations: list[str] = field(default_factory=list)
@@ -90,6 +92,8 @@ def replay_command(config: CampaignConfig, scenario: str, seed: int) -> str:
         parts.append(f"--start-method {config.ring.start_method}")
     if config.ring.algorithm != "cr":
         parts.append(f"--algorithm {config.ring.algorithm}")
+    if config.ring.detector_floor_ms != 20.0:
+        parts.append(f"--detector-floor-ms {config.ring.detector_floor_ms:g}")
     return " ".join(parts)
 
 
@@ -112,10 +116,12 @@ def summarise(outcome: TrialOutcome, trial_no: int, replay: str,
             result.leader_id = with_leader[-1].leader_id
             result.expected_leader_id = with_leader[-1].expected_leader_id
         result.election_messages = sum(r.election_messages for r in after)
+        result.cause = after[0].cause
         result.detect_ms = after[0].detect_ms
         result.elect_ms = sum(r.election_ms for r in after)
         if faults:
             result.recover_ms = (after[-1].ended_ns - faults[0]["t_ns"]) / 1e6
+    result.false_alarms = sum(r.false_alarm for r in outcome.recoveries)
     result.notes += _signal_notes(records)
     return result
 
@@ -202,6 +208,7 @@ def summary(results: list[TrialResult]) -> list[dict]:
         rows.append({
             "scenario": name, "trials": len(mine), "ok": sum(r.ok for r in mine),
             "violations": sum(not r.ok for r in mine),
+            "false_alarms": sum(r.false_alarms for r in mine),
             "median_recover_ms": statistics.median(recover) if recover else None,
             "p95_recover_ms": _percentile(recover, 95) if recover else None,
         })

@@ -33,6 +33,7 @@ COMMAND_MODULES = (
     "harness.cli.trace",
     "harness.cli.demo",
     "harness.cli.bench",
+    "harness.cli.view",
 )
 
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 import argparse
 
 from ..bench import PLOT_HELP, SECTIONS, run_bench
-from ..config import DEFAULT_START_METHOD, START_METHODS, ConfigError, ensure_descriptor_budget
+from ..config import (
+    DEFAULT_START_METHOD, START_METHODS, ConfigError, ensure_descriptor_budget, parse_numbers,
+)
 from ..files import check_output_folder, check_output_path
 from .options import algorithm_option, algorithms
 
@@ -40,15 +42,9 @@ def register(commands) -> None:
 def _scale_sizes(text: str | None) -> tuple[int, ...] | None:
     if text is None:
         return None
-    sizes = []
-    for part in text.split(","):
-        part = part.strip()
-        if not part.isdigit() or int(part) < 2:
-            raise ConfigError(f"--scale-nodes: {part!r} is not a ring size; give whole "
-                              "numbers >= 2 separated by commas, e.g. 256,1024")
-        sizes.append(int(part))
+    sizes = parse_numbers(text, "--scale-nodes", 2, "256,1024")
     ensure_descriptor_budget(max(sizes))
-    return tuple(sizes)
+    return sizes
 
 
 def bench_command(args: argparse.Namespace) -> int:

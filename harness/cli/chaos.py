@@ -15,6 +15,7 @@ from .options import (
 )
 from ..report import summary_table, trial_table
 from ..files import check_output_folder, check_output_path
+from .view import add_view_option, check_view, write_trial_view
 
 EXIT_VIOLATION = 1
 
@@ -38,6 +39,7 @@ def register(commands) -> None:
                             "(with --algorithm all: PATH-ALGORITHM.json, one per algorithm)")
     chaos.add_argument("--runs-dir", default="runs", metavar="DIR",
                        help="run store: traces and results per trial (default ./runs)")
+    add_view_option(chaos, "the first failed trial (or, if none failed, the last trial)")
     chaos.set_defaults(handler=chaos_command)
     listing = commands.add_parser("scenarios", help="list the built-in chaos scenarios",
                                   description="Name and one-line description of every "
@@ -59,7 +61,8 @@ def chaos_command(args: argparse.Namespace) -> int:
         scenarios = [experiment.scenario()]
         config = RingConfig(ids=experiment.ids, hold_ns=int(args.hold_ms * 1e6),
                             fencing=args.fencing, announce=args.announce,
-                            start_method=args.start_method)
+                            start_method=args.start_method,
+                            detector_floor_ms=args.detector_floor_ms)
         if args.algorithm != "all":
             config = dataclasses.replace(config, algorithm=args.algorithm)
         seed = experiment.seed
@@ -81,21 +84,23 @@ def chaos_command(args: argparse.Namespace) -> int:
             check_output_path(args.json if name is None else _per_algorithm(args.json, name),
                               "--json")
     check_output_folder(args.runs_dir, "--runs-dir")
+    check_view(args)
     if args.algorithm != "all":
         return run_chaos(scenarios, config, trials=args.trials, seed=seed,
                          arrangement=args.arrangement,
                          candidates=candidates(args, config.nodes),
-                         runs_dir=args.runs_dir, json_path=args.json)
+                         runs_dir=args.runs_dir, json_path=args.json, view_path=args.view)
     # Every scenario once per algorithm: the same rings, the same faults, the same seeds.
     status = 0
     for name in algorithms(args):
         print(f"\n=== election algorithm: {name} ===")
         sys.stdout.flush()
         json_path = None if args.json is None else _per_algorithm(args.json, name)
+        view_path = None if args.view is None else _per_algorithm(args.view, name)
         outcome = run_chaos(scenarios, dataclasses.replace(config, algorithm=name),
                             trials=args.trials, seed=seed, arrangement=args.arrangement,
                             candidates=candidates(args, config.nodes),
-                            runs_dir=args.runs_dir, json_path=json_path)
+                            runs_dir=args.runs_dir, json_path=json_path, view_path=view_path)
         if outcome not in (0, EXIT_VIOLATION):
             return outcome  # interrupted: stop here
         status = status or outcome
@@ -110,7 +115,7 @@ def _per_algorithm(path: str, algorithm: str) -> str:
 
 def run_chaos(scenarios: list[Scenario], ring: RingConfig, *, trials: int, seed: int,
               arrangement: str, candidates: int | None, runs_dir: str,
-              json_path: str | None) -> int:
+              json_path: str | None, view_path: str | None = None) -> int:
     config = CampaignConfig(scenarios=scenarios, ring=ring, trials=trials, seed=seed,
                             arrangement=arrangement, candidates=candidates,
                             runs_dir=runs_dir)
@@ -152,6 +157,8 @@ def run_chaos(scenarios: list[Scenario], ring: RingConfig, *, trials: int, seed:
             print(f"  replay: {result.replay}")
             if result.trace:
                 print(f"  trace:  {result.trace}")
+    if view_path is not None and results:
+        write_trial_view((failed or results[-1:])[0], view_path)
     if status == 0 and failed:
         status = EXIT_VIOLATION
     return status

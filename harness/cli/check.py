@@ -17,6 +17,7 @@ from ..config import ConfigError, parse_ids
 from ..tracefile import write_trace
 from ..files import check_output_path
 from .options import EXIT_BAD_INPUT, algorithm_option, algorithms, integer
+from .view import add_view_option, check_view, write_view
 
 EXIT_OK, EXIT_VIOLATION = 0, 1
 MAX_NODES = 5          # 5 only with --max-states
@@ -68,6 +69,7 @@ def register(commands) -> None:
     check.add_argument("--trace", default=None, metavar="PATH",
                        help="write the counterexample as JSON lines (harness trace format)")
     algorithm_option(check, allow_all=True)
+    add_view_option(check, "the counterexample")
     check.set_defaults(handler=check_command)
 
 
@@ -96,6 +98,7 @@ def check_command(args: argparse.Namespace) -> int:
     max_rounds = args.max_rounds or max(2, args.max_faults + 1)
     if args.trace is not None:
         check_output_path(args.trace, "--trace")
+    check_view(args)
     if args.mutation in CR_MUTATIONS and args.algorithm != "cr":
         raise ConfigError(f"--mutation {args.mutation} is a Chang–Roberts bug; it needs "
                           f"--algorithm cr (got {args.algorithm})")
@@ -130,6 +133,8 @@ def _check_one(args: argparse.Namespace, algorithm: str, n: int, ids, faults,
         if args.trace is not None:
             count = write_trace(args.trace, trace.records(result))
             print(f"trace: {count} records written to {args.trace}")
+        if args.view is not None:
+            _write_counterexample_view(result, args.view)
         return EXIT_VIOLATION
     checked = ", ".join(INVARIANTS_CHECKED)
     if result.liveness_checked and result.complete:
@@ -142,7 +147,23 @@ def _check_one(args: argparse.Namespace, algorithm: str, n: int, ids, faults,
     if args.trace is not None:
         open(args.trace, "w", encoding="utf-8").close()
         print(f"trace: no counterexample, {args.trace} left empty")
+    if args.view is not None:
+        print(f"view: no counterexample, so no page ({args.view} not written)")
     return EXIT_OK
+
+
+def _write_counterexample_view(result, path: str) -> None:
+    """The shortest counterexample as a page; its verdict is the explorer's (the
+    trace's clock is the step number, so the run checker's timings do not apply)."""
+    found = result.violation
+    verdict = {"source": "ringemu check", "complete": True,
+               "checked": list(INVARIANTS_CHECKED),
+               "note": "time is the step number x 1 µs: the explorer has no clock",
+               "violations": [{"invariant": found.invariant,
+                               "t_ns": len(result.trace) * 1000, "detail": found.detail}]}
+    write_view(trace.records(result), path,
+               f"ringemu check: counterexample ({found.invariant})", verdict=verdict)
+    print(f"view: {path}  (open it in a browser)")
 
 
 def _any_ids(text: str) -> tuple[int, ...]:

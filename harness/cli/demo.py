@@ -8,6 +8,7 @@ from ..config import ConfigError
 from ..teach.demo import DEMO_NODES, Demo
 from ..files import check_output_path
 from .options import add_ring_options, candidates, non_negative, ring_config
+from .view import add_view_option, check_view, write_view
 
 
 def register(commands) -> None:
@@ -27,6 +28,7 @@ def register(commands) -> None:
     demo.add_argument("--out", default="ringemu-demo.svg", metavar="FILE.svg",
                       help="where to draw the run (default ringemu-demo.svg; the trace "
                            "goes next to it as .jsonl)")
+    add_view_option(demo)
     demo.set_defaults(handler=demo_command)
 
 
@@ -40,6 +42,12 @@ def demo_command(args: argparse.Namespace) -> int:
     trace_path = os.path.splitext(args.out)[0] + ".jsonl"
     check_output_path(args.out, "--out")
     check_output_path(trace_path, "--out")
+    check_view(args)
     demo = Demo(ring, seed=args.seed, candidates=candidates(args, ring.nodes),
                 trace_path=trace_path, pace=0.0 if args.fast else args.pace)
-    return demo.run(args.out)
+    status = demo.run(args.out)
+    if args.view is not None and demo.history.records:
+        write_view(demo.history.records, args.view,
+                   f"ringemu demo · {ring.nodes} nodes · ids {list(ring.ids)}")
+        print(f"view: {args.view}  (open it in a browser)")
+    return status

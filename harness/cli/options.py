@@ -119,6 +119,11 @@ def add_ring_options(parser: argparse.ArgumentParser, *, all_algorithms: bool = 
     parser.add_argument("--no-fencing", dest="fencing", action="store_false",
                         help="accept tokens of any epoch (shows why fencing is needed)")
     algorithm_option(parser, allow_all=all_algorithms)
+    parser.add_argument("--detector-floor-ms", type=non_negative("--detector-floor-ms"),
+                        default=20.0, metavar="MS",
+                        help="never suspect a lost token sooner than MS after its last "
+                             "reported receipt; above the floor the timeout adapts to the "
+                             "gaps between receipts (mean + 8 sigma; default 20)")
 
 
 def ring_config(args: argparse.Namespace) -> RingConfig:
@@ -136,7 +141,7 @@ def ring_config(args: argparse.Namespace) -> RingConfig:
     algorithm = DEFAULT_ALGORITHM if args.algorithm == "all" else args.algorithm
     return RingConfig(ids=ids, hold_ns=int(args.hold_ms * 1e6), fencing=args.fencing,
                       announce=args.announce, start_method=args.start_method,
-                      algorithm=algorithm)
+                      algorithm=algorithm, detector_floor_ms=args.detector_floor_ms)
 
 
 def candidates(args: argparse.Namespace, nodes: int) -> int | None:

@@ -22,6 +22,7 @@ from ..chaos.trial import run_trial
 from ..config import ConfigError
 from ..files import check_output_path, write_bytes_atomically, write_text_atomically
 from ..interrupts import exit_status
+from .view import add_view_option, check_view, write_view
 from ..report import recovery_table
 from ..teach.diagram import parse_window, render_svg
 from ..teach.diagram import png as diagram_png
@@ -51,6 +52,7 @@ def register(commands) -> None:
     trace.add_argument("--hidden-death", action="store_true",
                        help="under fork, leave inherited descriptors open in every node: "
                             "siblings keep each other's pipe ends and a death goes unseen")
+    add_view_option(trace)
     trace.set_defaults(handler=trace_command)
 
     diagram = commands.add_parser(
@@ -124,6 +126,7 @@ def trace_command(args: argparse.Namespace) -> int:
     trace_path = args.trace or os.path.splitext(args.out)[0] + ".jsonl"
     _check_drawing_outputs(args)
     check_output_path(trace_path, "--trace")
+    check_view(args)
     sys.stderr.write(f"ringemu trace: {scenario.name}, seed {args.seed}, {ring.nodes} nodes, "
                      f"ids {list(ring.ids)}, fencing {'on' if ring.fencing else 'off'}, "
                      f"election {ring.algorithm}"
@@ -150,6 +153,10 @@ def trace_command(args: argparse.Namespace) -> int:
     print(f"diagram: {args.out}  (open it in a browser)")
     if args.png:
         print(f"png:     {args.png}")
+    if args.view is not None:
+        write_view(outcome.records, args.view, title,
+                   extra_violations=[f"scenario: {outcome.error}"] if outcome.error else ())
+        print(f"view:    {args.view}  (open it in a browser)")
     if outcome.interrupted is not None:
         return exit_status(outcome.interrupted)
     return EXIT_VIOLATION if outcome.violations else 0

@@ -27,7 +27,7 @@ from __future__ import annotations
 import math
 from collections import deque
 
-DEFAULT_FLOOR_S = 0.020
+DEFAULT_FLOOR_S = 0.020  # RingConfig.detector_floor_ms, --detector-floor-ms
 DEFAULT_K = 8.0
 DEFAULT_MIN_SIGMA_S = 0.002
 WINDOW = 256

@@ -137,12 +137,12 @@ class RecoveryPipeline:
         recovery.detect_ms = max(0.0, (time.monotonic_ns() - began_ns) / 1e6)
         for _attempt in range(self.max_attempts):
             self._deaths_seen = len(self.view.deaths)  # whatever died so far is handled here
-            recovery.restarted += self.supervisor.supervise()
+            recovery.bypassed += self.supervisor.take_out_the_dead()
             snapshot = self.snapshot()
             recovery.snapshots += 1
             recovery.snapshot_ms += snapshot.duration_ms
             if not snapshot.complete and snapshot.cut_short:
-                continue  # a death broke it: replace the dead, then count again
+                continue  # a death broke it: take the dead out, then count again
             if not snapshot.complete:
                 restarted, bypassed, mute = self.supervisor.repair(snapshot.missing,
                                                                    recovery.mute)
@@ -167,7 +167,9 @@ class RecoveryPipeline:
         recovery.total_ms = (recovery.ended_ns - began_ns) / 1e6
         self.view.mark_progress()
         self.recoveries.append(recovery)
-        self.supervisor.supervise()  # replacements that booted meanwhile rejoin now
+        # Now start the replacements (outside the ring; they rejoin once they run),
+        # and rejoin those that booted meanwhile.
+        recovery.restarted += self.supervisor.supervise()
         pos = recovery.leader_pos if recovery.leader_pos is not None else 0
         self.cluster.note(pos, RECOVERED if recovery.ok else RECOVERY_FAILED,
                           cause=recovery.cause, total_ms=recovery.total_ms,
@@ -196,7 +198,8 @@ class RecoveryPipeline:
             if not sent or self.view.exits != exits_before:
                 return True
             waiting = [p for p in active if p not in self.view.parts.get(key, {})]
-            return all(self.supervisor.paused_for_good(p) for p in waiting)
+            return all(not self.cluster.nodes[p].running or self.supervisor.paused_for_good(p)
+                       for p in waiting)
 
         self.cluster.wait_until(settled, self.view.phase_timeout_s() / 2)
         parts = self.view.parts.pop(key, {})
@@ -296,7 +299,8 @@ class RecoveryPipeline:
         remaining = self.view.detection_timeout_s() - self.view.silent_for_s()
         self.cluster.poll(min(POLL_S, max(0.0, remaining)))
         deaths = self.view.deaths_since(self._deaths_seen)
-        self.supervisor.supervise()
+        if not deaths:
+            self.supervisor.supervise()
         if deaths:
             self._deaths_seen = len(self.view.deaths)
             fault = self.view.fault_before(deaths[0])

@@ -53,6 +53,18 @@ class Supervisor:
                 self.cluster.rejoin(node.pos)
         return restarted
 
+    def take_out_the_dead(self) -> list[int]:
+        """Bypass every dead node still in the ring, and nothing more: the quick half
+        of a replacement, done before a recovery counts the tokens (the process start
+        waits until the recovery is over: a fork is the harness's slowest call)."""
+        taken = []
+        for node in self.cluster.nodes:
+            if (not node.running and not node.bypassed and node.pos not in self.given_up
+                    and len(self.cluster.active_positions()) > 2):
+                self.cluster.bypass(node.pos)
+                taken.append(node.pos)
+        return taken
+
     def replace(self, pos: int) -> None:
         """A new process for a dead node: outside the ring if the ring can do without
         it for a moment, in place otherwise."""

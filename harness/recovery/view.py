@@ -27,6 +27,7 @@ from .detector import SilenceDetector
 # a wrong abandon costs a round. Phases whose cause is known end at once instead.
 PHASE_TIMEOUT_FLOOR_S = 0.5
 PHASE_TIMEOUT_DETECTIONS = 3.0
+PHASE_TIMEOUT_LAPS = 12.0  # a snapshot or a round on a big ring takes laps of hops
 
 
 class RingView:
@@ -130,7 +131,7 @@ class RingView:
     def phase_timeout_s(self) -> float:
         return max(PHASE_TIMEOUT_FLOOR_S,
                    PHASE_TIMEOUT_DETECTIONS * self.detection_timeout_s(),
-                   2 * self.lap_estimate_s())
+                   PHASE_TIMEOUT_LAPS * self.lap_estimate_s())
 
     def deaths_since(self, count: int, positions=None) -> list[Record]:
         """Deaths after the first ``count``, optionally only of these positions."""

@@ -120,3 +120,24 @@ def test_kill_holder_recovers_under_every_start_method(tmp_path, start_method):
     result = _trial("kill-holder", tmp_path, seed=2, start_method=start_method, trace=False)
     assert result.ok, result.violations
     assert result.snapshot_tokens == 0
+
+
+def test_a_round_whose_candidate_died_is_abandoned_at_once_and_its_successor_follows(tmp_path):
+    """Rounds end when their cause is known: the death of the largest candidate is
+    named by the abandonment, and the next round starts after that death, not after a
+    timeout."""
+    for seed in (4, 5, 6):  # the kill may come after the round was won: try another
+        result = _trial("kill-during-election", tmp_path, seed=seed)
+        assert result.ok, result.violations
+        trace = read_trace(str(tmp_path / "kill-during-election.jsonl"))
+        abandoned = [r for r in trace if r["kind"] == "round_abandoned" and r.get("died")]
+        if abandoned:
+            break
+    else:
+        pytest.skip("in three trials the largest candidate died after its round was won")
+    first = abandoned[0]
+    death = next(r for r in trace if r["kind"] == "node_exited" and r["pos"] in first["died"])
+    successor = next(r for r in trace if r["kind"] == "election_round"
+                     and r["round"] > first["round"])
+    assert death["t_ns"] <= first["t_ns"] <= successor["t_ns"]
+    assert str(death["pos"]) in first["reason"] and "died" in first["reason"]

@@ -101,6 +101,8 @@ def test_killing_the_holder_is_detected_and_a_higher_epoch_token_circulates(make
     started = ring.wait_for(_is("snapshot_started"), since=mark, what="a snapshot")
     assert started["t_ns"] >= died["t_ns"]
     ring.wait_for(_is("restarted", pos=holder["pos"]), since=mark, what="the supervisor")
+    # The replacement was started outside the ring; it rejoins once it runs.
+    assert ring.pipeline.run_until(lambda: not any(n.bypassed for n in ring.cluster.nodes), 30)
     for pos in range(5):
         ring.wait_for(lambda r, p=pos: (r["kind"] == "token_received" and r["pos"] == p
                                         and r["epoch"] == recovery.epoch),
