@@ -39,11 +39,11 @@ class RingConfig:
     token_report_every: int = 1
     # False: no per-message snapshot/election events (NodeSpec.report_forwarding).
     report_forwarding: bool = True
-    # The election algorithm every node runs (emulator/protocol/algorithms.py).
-    algorithm: str = DEFAULT_ALGORITHM
     # The silence detector's floor (harness/recovery/detector.py): never suspect a
     # loss sooner than this after the token's last reported receipt.
     detector_floor_ms: float = 20.0
+    # The election algorithm every node runs (emulator/protocol/algorithms.py).
+    algorithm: str = DEFAULT_ALGORITHM
 
     def __post_init__(self) -> None:
         check_ids(self.ids)
@@ -54,10 +54,10 @@ class RingConfig:
             raise ConfigError(f"token report interval {self.token_report_every!r} is not "
                               "allowed; need a whole number of hops >= 1 (1 = every hop)")
         check_start_method(self.start_method)
-        check_algorithm(self.algorithm)
         if not 0 < self.detector_floor_ms <= MAX_DETECTOR_FLOOR_MS:
             raise ConfigError(f"detector floor {self.detector_floor_ms!r} ms is not allowed; "
                               f"need a number of ms in (0, {MAX_DETECTOR_FLOOR_MS:g}]")
+        check_algorithm(self.algorithm)
 
     @property
     def nodes(self) -> int:

@@ -788,10 +788,13 @@ def enabled(cfg: Config, state: tuple) -> list[tuple]:
         elif node[UP] and node[OUT]:
             actions.append(("rejoin", p))
         elif not node[UP]:
-            # The dead: restart in place, or bypass first and replace outside the ring.
-            actions.append(("repair", p))
+            # The dead, as the supervisor treats them: taken out of the ring first when
+            # the ring can spare them, then replaced outside it (rejoined once up);
+            # restarted in place on a ring of two.
             if not node[OUT] and active > 2:
                 actions.append(("bypass", p))
+            else:
+                actions.append(("repair", p))
     # A patient harness waits for the round in flight, unless a death told it the
     # round is lost (it abandons the round at once and starts the next).
     if (glob[G_ROUNDS] < cfg.max_rounds and snapshot_completes(state) and token_lost(state)

@@ -179,32 +179,6 @@ def campaign(section: dict) -> str:
                                    "trials/min", "x no fault", "recover ms"])
 
 
-def election_algorithms(comparison: dict) -> str:
-    """Every algorithm side by side: count, formula, per node, wall time."""
-    rows = []
-    for r in comparison["rows"]:
-        mark = {"exact": "=", "mean": "≈ mean", "bound": "≤"}[r["kind"]]
-        verdict = {True: "yes", False: "NO", None: "-"}[r["within_formula"]]
-        rows.append([
-            r["algorithm"], r["nodes"], r["arrangement"],
-            f"{r['messages']}" + ("" if r["simulated"] else " (formula)"),
-            f"{mark} {r['formula']} = {r['formula_value']:.0f}", verdict,
-            f"{r['per_node']:.1f}", f"{r['per_node_log']:.2f}", _f(r["sim_cpu_ms"]),
-            "-" if r["real_messages"] is None else r["real_messages"], _f(r["real_ms"]),
-            {True: "yes", False: "NO", None: "-"}[r["real_agrees"]]])
-    table = tabulate(rows, headers=[
-        "algorithm", "N", "arrangement", "messages", "formula", "holds", "per node",
-        "/ (n lg n)", "sim CPU ms", "real ring", "real ms", "real = sim"])
-    return "\n".join([
-        table, "",
-        f"Counts hold their bound: {comparison['within_bound']}/{comparison['bound_rows']}; "
-        f"real ring = simulator (HS: within its bound, its count depends on the order): "
-        f"{comparison['real_agree']}/{comparison['real_rows']}. Messages include the n of "
-        "the announcement; real ms: first candidate to election_complete, shared machine."]
-        + [f"  real ring {e['algorithm']} N={e['nodes']} {e['arrangement']}: not measured "
-           f"({e['error'][:120]})" for e in comparison.get("real_errors", [])])
-
-
 def _p(block: dict | None) -> str:
     if not block:
         return "-"
@@ -229,6 +203,30 @@ def detection(section: dict) -> str:
             f"{gap.get('max', 0):.1f} ms; detector timeout at the end "
             f"{loaded['timeout_ms_at_end']:.1f} ms.\nGoal: {section['goal']['what']}: "
             f"{'met' if section['goal']['met'] else 'missed'}.")
+def election_algorithms(comparison: dict) -> str:
+    """Every algorithm side by side: count, formula, per node, wall time."""
+    rows = []
+    for r in comparison["rows"]:
+        mark = {"exact": "=", "mean": "≈ mean", "bound": "≤"}[r["kind"]]
+        verdict = {True: "yes", False: "NO", None: "-"}[r["within_formula"]]
+        rows.append([
+            r["algorithm"], r["nodes"], r["arrangement"],
+            f"{r['messages']}" + ("" if r["simulated"] else " (formula)"),
+            f"{mark} {r['formula']} = {r['formula_value']:.0f}", verdict,
+            f"{r['per_node']:.1f}", f"{r['per_node_log']:.2f}", _f(r["sim_cpu_ms"]),
+            "-" if r["real_messages"] is None else r["real_messages"], _f(r["real_ms"]),
+            {True: "yes", False: "NO", None: "-"}[r["real_agrees"]]])
+    table = tabulate(rows, headers=[
+        "algorithm", "N", "arrangement", "messages", "formula", "holds", "per node",
+        "/ (n lg n)", "sim CPU ms", "real ring", "real ms", "real = sim"])
+    return "\n".join([
+        table, "",
+        f"Counts hold their bound: {comparison['within_bound']}/{comparison['bound_rows']}; "
+        f"real ring = simulator (HS: within its bound, its count depends on the order): "
+        f"{comparison['real_agree']}/{comparison['real_rows']}. Messages include the n of "
+        "the announcement; real ms: first candidate to election_complete, shared machine."]
+        + [f"  real ring {e['algorithm']} N={e['nodes']} {e['arrangement']}: not measured "
+           f"({e['error'][:120]})" for e in comparison.get("real_errors", [])])
 
 
 RENDER = {"transport": transport, "elections": elections, "recovery": recovery,

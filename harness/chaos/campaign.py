@@ -90,10 +90,10 @@ def replay_command(config: CampaignConfig, scenario: str, seed: int) -> str:
         parts.append("--no-announce")
     if config.ring.start_method != "fork":
         parts.append(f"--start-method {config.ring.start_method}")
-    if config.ring.algorithm != "cr":
-        parts.append(f"--algorithm {config.ring.algorithm}")
     if config.ring.detector_floor_ms != 20.0:
         parts.append(f"--detector-floor-ms {config.ring.detector_floor_ms:g}")
+    if config.ring.algorithm != "cr":
+        parts.append(f"--algorithm {config.ring.algorithm}")
     return " ".join(parts)
 
 

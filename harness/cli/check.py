@@ -68,8 +68,8 @@ def register(commands) -> None:
                             "duplicate-ids, never-win")
     check.add_argument("--trace", default=None, metavar="PATH",
                        help="write the counterexample as JSON lines (harness trace format)")
-    algorithm_option(check, allow_all=True)
     add_view_option(check, "the counterexample")
+    algorithm_option(check, allow_all=True)
     check.set_defaults(handler=check_command)
 
 

@@ -118,12 +118,12 @@ def add_ring_options(parser: argparse.ArgumentParser, *, all_algorithms: bool = 
                              "only learn they are not the leader")
     parser.add_argument("--no-fencing", dest="fencing", action="store_false",
                         help="accept tokens of any epoch (shows why fencing is needed)")
-    algorithm_option(parser, allow_all=all_algorithms)
     parser.add_argument("--detector-floor-ms", type=non_negative("--detector-floor-ms"),
                         default=20.0, metavar="MS",
                         help="never suspect a lost token sooner than MS after its last "
                              "reported receipt; above the floor the timeout adapts to the "
                              "gaps between receipts (mean + 8 sigma; default 20)")
+    algorithm_option(parser, allow_all=all_algorithms)
 
 
 def ring_config(args: argparse.Namespace) -> RingConfig:
@@ -141,7 +141,7 @@ def ring_config(args: argparse.Namespace) -> RingConfig:
     algorithm = DEFAULT_ALGORITHM if args.algorithm == "all" else args.algorithm
     return RingConfig(ids=ids, hold_ns=int(args.hold_ms * 1e6), fencing=args.fencing,
                       announce=args.announce, start_method=args.start_method,
-                      algorithm=algorithm, detector_floor_ms=args.detector_floor_ms)
+                      detector_floor_ms=args.detector_floor_ms, algorithm=algorithm)
 
 
 def candidates(args: argparse.Namespace, nodes: int) -> int | None:

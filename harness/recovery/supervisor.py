@@ -92,9 +92,9 @@ class Supervisor:
             elif status in ("dead", "zombie") or pos in mute_before:
                 if pos in self.given_up or not self.may_restart(pos):
                     continue
-                if status == "dead":
+                if status == "dead" and not self.cluster.nodes[pos].running:
                     self.replace(pos)
-                else:
+                else:  # a zombie, or dead but not yet reaped: restart() reaps it first
                     self.cluster.restart(pos)
                 restarted.append(pos)
             else:

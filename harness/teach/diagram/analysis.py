@@ -343,8 +343,11 @@ def stop_bands(records: list[Record]) -> list[tuple]:
 
 
 def bypass_bands(records: list[Record]) -> list[tuple]:
+    # A replacement started outside the ring (restarted, outside) stays bypassed
+    # until it rejoins; a restart in place ends the bypass.
     return bands(records, lambda r: r["kind"] == kinds.BYPASSED,
-                 lambda r: r["kind"] in (kinds.REJOINED, kinds.RESTARTED))
+                 lambda r: r["kind"] == kinds.REJOINED
+                 or (r["kind"] == kinds.RESTARTED and not r.get("outside")))
 
 
 @dataclass
