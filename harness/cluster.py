@@ -571,6 +571,7 @@ class Cluster:
         return self._neighbour(pos, +1)
 
     def left_of(self, pos: int) -> int:
+        """The previous position on the ring as wired now (bypassed nodes skipped)."""
         return self._neighbour(pos, -1)
 
     def _neighbour(self, pos: int, step: int) -> int:

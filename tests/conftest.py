@@ -23,9 +23,12 @@ def pytest_configure(config):
     libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
 
 
-def _leftovers() -> list[psutil.Process]:
+def leftovers(exempt=lambda process: False) -> list[psutil.Process]:
+    """Every process below this one but multiprocessing's helpers and the exempt."""
     left = []
     for child in psutil.Process().children(recursive=True):
+        if exempt(child):
+            continue
         try:
             cmdline = " ".join(child.cmdline())
         except psutil.ZombieProcess:
@@ -38,15 +41,29 @@ def _leftovers() -> list[psutil.Process]:
     return left
 
 
-@pytest.fixture(autouse=True)
-def no_process_left_behind():
-    yield
-    left = _leftovers()
+def assert_nothing_left(exempt=lambda process: False) -> None:
+    """Fail if a process is left behind; kill and reap it first, so that one leak
+    does not fail every later test."""
+    left = leftovers(exempt)
     described = [(p.pid, p.status()) for p in left if p.is_running()]
-    for process in left:  # clean up so one leak does not fail every later test
+    for process in left:
         try:
             process.send_signal(signal.SIGKILL)
             os.waitpid(process.pid, 0)
         except (psutil.NoSuchProcess, ChildProcessError):
             pass
     assert not left, f"processes left behind: {described}"
+
+
+@pytest.fixture
+def process_guard_exempt():
+    """Which of the test process's children the guard may ignore: none. A folder
+    that shares a long-lived helper across tests (tests/view: one browser per
+    module) overrides this fixture in its own conftest."""
+    return lambda process: False
+
+
+@pytest.fixture(autouse=True)
+def no_process_left_behind(process_guard_exempt):
+    yield
+    assert_nothing_left(process_guard_exempt)

@@ -108,11 +108,13 @@ def chaos_command(args: argparse.Namespace) -> int:
         print(f"\n=== election algorithm: {name} ===")
         sys.stdout.flush()
         json_path = None if args.json is None else _per_algorithm(args.json, name)
+        view_path = None if args.view is None else _per_algorithm(args.view, name)
         outcome = run_chaos(scenarios, dataclasses.replace(config, algorithm=name),
                             trials=args.trials, seed=seed, arrangement=args.arrangement,
                             candidates=candidates(args, config.nodes),
                             runs_dir=args.runs_dir, json_path=json_path,
-                            experiment_file=args.file, skipped=skipped, args=args)
+                            experiment_file=args.file, skipped=skipped, args=args,
+                            view_path=view_path)
         if outcome not in (0, EXIT_VIOLATION):
             return outcome  # interrupted: stop here
         status = status or outcome

@@ -183,6 +183,9 @@ class RecoveryPipeline:
         return [p for p in self.cluster.active_positions()
                 if self.cluster.nodes[p].running and not self.cluster.nodes[p].suspended]
 
+    def _cannot_answer(self, pos: int) -> bool:
+        return not self.cluster.nodes[pos].running or self.supervisor.paused_for_good(pos)
+
     def snapshot(self, patience: float = 1.0) -> SnapshotResult:
         """A Chandy–Lamport snapshot from a live node: how many tokens of which epoch.
         It waits ``patience`` times half a phase timeout for the parts."""
@@ -197,12 +200,13 @@ class RecoveryPipeline:
         sent = self.cluster.send(initiator, StartSnapshot(sid))
 
         def settled() -> bool:
-            # A death dooms the snapshot; a node stopped for long will not answer.
+            # A death dooms the snapshot. A node stopped for long will not answer, and
+            # neither will its neighbours: their marker from its side never comes.
             if not sent or self.view.exits != exits_before:
                 return True
             waiting = [p for p in active if p not in self.view.parts.get(key, {})]
-            return all(not self.cluster.nodes[p].running or self.supervisor.paused_for_good(p)
-                       for p in waiting)
+            return all(self._cannot_answer(p) or self._cannot_answer(self.cluster.right_of(p))
+                       or self._cannot_answer(self.cluster.left_of(p)) for p in waiting)
 
         self.cluster.wait_until(settled, patience * self.view.phase_timeout_s() / 2)
         parts = self.view.parts.pop(key, {})

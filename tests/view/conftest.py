@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import tempfile
 import time
 
@@ -26,7 +25,6 @@ CHROMEDRIVER = ("/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver")
 FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync",
          "--disable-dev-shm-usage", "--window-size=1500,900")
-_INFRASTRUCTURE = ("multiprocessing.forkserver", "multiprocessing.resource_tracker")
 _browser_pids: set[int] = set()     # the shared browser's processes, while it lives
 
 
@@ -48,36 +46,10 @@ def _is_browser(process: psutil.Process) -> bool:
         return False
 
 
-def _leftovers(ignore_browser: bool) -> list[psutil.Process]:
-    left = []
-    for child in psutil.Process().children(recursive=True):
-        if ignore_browser and _is_browser(child):
-            continue
-        try:
-            cmdline = " ".join(child.cmdline())
-        except psutil.ZombieProcess:
-            left.append(child)
-            continue
-        except psutil.NoSuchProcess:
-            continue
-        if not any(name in cmdline for name in _INFRASTRUCTURE):
-            left.append(child)
-    return left
-
-
-@pytest.fixture(autouse=True)
-def no_process_left_behind():
+@pytest.fixture
+def process_guard_exempt():
     """tests/conftest.py's guard, except for the module's own browser."""
-    yield
-    left = _leftovers(ignore_browser=True)
-    described = [(p.pid, p.status()) for p in left if p.is_running()]
-    for process in left:
-        try:
-            process.send_signal(signal.SIGKILL)
-            os.waitpid(process.pid, 0)
-        except (psutil.NoSuchProcess, ChildProcessError):
-            pass
-    assert not left, f"processes left behind: {described}"
+    return _is_browser
 
 
 def browser_missing() -> str | None:
