@@ -191,18 +191,23 @@ class Explorer:
                               f"depth {result.depth}, {time.perf_counter() - started:.1f} s")
         result.states = len(parent)
         if violation is not None:
-            i, action, found = violation
-            result.violation = found
-            path = self._path(i, parent, via) + [action]
-            result.depth = max(result.depth, depth_of[i] + 1)
-            self._replay(result, i, parent, path)
-            if found.invariant == "termination":
-                self.lasso(result)
+            self._counterexample(result, violation, parent, via, depth_of)
         elif self.liveness and result.complete:
             self._liveness(result, parent, via, edges, goal, index)
         result.goal_states = sum(goal) if self.liveness else 0
         result.seconds = time.perf_counter() - started
         return result
+
+    def _counterexample(self, result: Result, violation: tuple, parent, via,
+                        depth_of) -> None:
+        """The shortest path to the violating step, replayed for its events."""
+        i, action, found = violation
+        result.violation = found
+        path = self._path(i, parent, via) + [action]
+        result.depth = max(result.depth, depth_of[i] + 1)
+        self._replay(result, i, parent, path)
+        if found.invariant == "termination":
+            self.lasso(result)
 
     def _ample(self, state: tuple, actions: list[tuple], index: dict, tried: dict):
         """Partial-order reduction: one invisible, independent step instead of all.
