@@ -28,8 +28,7 @@ def slow_link(trial: Trial) -> None:
     the channel: 1, a false alarm, no election. When the marker is later than the
     snapshot waits, the slow node's part is late: the pipeline retries with more
     patience and never restarts a running node for it."""
-    trial.hops(trial.rng.randint(1, trial.nodes))
-    count = trial.recoveries_so_far()
+    count = trial.warm_up()
     pos = trial.random_position()
     delay_ms = trial.rng.uniform(1.5, 3.0) * trial.view.detection_timeout_s() * 1e3
     trial.set_link_fault(pos, delay_ms=delay_ms)
@@ -46,8 +45,7 @@ def lossy_link(trial: Trial) -> None:
     """Each message on one link is lost with probability p (tokens, markers, IDs);
     the token's loss is found by the detector and a snapshot, the lost markers and
     candidates cost retries. Lifted once the link has lost a token."""
-    trial.hops(trial.rng.randint(1, trial.nodes))
-    count = trial.recoveries_so_far()
+    count = trial.warm_up()
     pos = trial.random_position()
     mark = len(trial.history.records)
     trial.set_link_fault(pos, loss=trial.rng.uniform(0.3, 0.7))
@@ -70,8 +68,7 @@ def blackhole_link(trial: Trial) -> None:
     goes in and never comes out. Only silence tells; the snapshot cannot complete
     (the marker vanishes too) and the node beyond is running: its part is late, not
     its process dead, so it is not restarted. Lifted after a while; then recovery."""
-    trial.hops(trial.rng.randint(1, trial.nodes))
-    count = trial.recoveries_so_far()
+    count = trial.warm_up()
     pos = trial.random_position()
     mark = len(trial.history.records)
     trial.set_link_fault(pos, blackhole=True)
@@ -86,8 +83,7 @@ def cut_link(trial: Trial) -> None:
     """Close one link: both ends see EOF, the token waits at the cut (token_blocked),
     the ring is a line and a snapshot completes the other way round: 1 token, a
     false alarm. Healed with a fresh pipe handed to both ends, as a rejoin does."""
-    trial.hops(trial.rng.randint(1, trial.nodes))
-    count = trial.recoveries_so_far()
+    count = trial.warm_up()
     pos = trial.random_position()
     side = trial.rng.choice((Side.LEFT, Side.RIGHT))
     left, right = trial.cluster.cut_link(pos, side)
@@ -99,8 +95,7 @@ def cut_link(trial: Trial) -> None:
 def one_way_link(trial: Trial) -> None:
     """Cut one direction only: the sender's sends are refused (it keeps the token),
     the receiver hears silence; the other direction still works."""
-    trial.hops(trial.rng.randint(1, trial.nodes))
-    count = trial.recoveries_so_far()
+    count = trial.warm_up()
     pos = trial.random_position()
     how = trial.rng.choice(("cut_out", "blackhole"))
     trial.set_link_fault(pos, **{how: True})
@@ -110,8 +105,7 @@ def one_way_link(trial: Trial) -> None:
 
 def flapping_link(trial: Trial) -> None:
     """One link is cut and healed again and again, at seeded random instants."""
-    trial.hops(trial.rng.randint(1, trial.nodes))
-    count = trial.recoveries_so_far()
+    count = trial.warm_up()
     pos = trial.random_position()
     for _ in range(trial.rng.randint(3, 6)):
         left, right = trial.cluster.cut_link(pos, Side.RIGHT)
@@ -125,8 +119,7 @@ def partition(trial: Trial) -> None:
     """Cut two links: the ring falls into two arcs. A snapshot cannot cross, so no
     election runs and no arc makes a token of its own: never a token in two arcs.
     Healed: the one token goes on."""
-    trial.hops(trial.rng.randint(1, trial.nodes))
-    count = trial.recoveries_so_far()
+    count = trial.warm_up()
     first, second = sorted(trial.rng.sample(trial.cluster.active_positions(), 2))
     arcs = trial.cluster.partition([first, second])
     both: list[str] = []
@@ -160,8 +153,7 @@ def duplicating_link(trial: Trial) -> None:
     is a second token of the epoch (an audit snapshot counts 2 and a new epoch
     fences both), a duplicated candidate ID or announcement is dropped as a repeat
     (never two leaders), a duplicated marker is a late one."""
-    trial.hops(trial.rng.randint(1, trial.nodes))
-    count = trial.recoveries_so_far()
+    count = trial.warm_up()
     pos = trial.random_position()
     mark = len(trial.history.records)
     trial.set_link_fault(pos, duplicate=trial.rng.uniform(0.3, 0.8))
@@ -176,8 +168,7 @@ def reorder_link(trial: Trial) -> None:
     overtake it; a snapshot runs meanwhile, its marker overtakes the token, and the
     cut misses it: counted 0 while it is alive, an election for nothing. The checker
     must name the broken assumption: consistent_snapshot (FIFO)."""
-    trial.hops(trial.rng.randint(1, trial.nodes))
-    count = trial.recoveries_so_far()
+    count = trial.warm_up()
     pos = trial.random_position()
     # Long enough for the harness to see the hold and start a snapshot on a busy
     # machine: past the detection timeout, and never under 300 ms.

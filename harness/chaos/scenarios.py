@@ -30,22 +30,19 @@ from .trial import DEADLINE_S, ScenarioError, Trial
 
 
 def drop_token(trial: Trial) -> None:
-    trial.hops(trial.rng.randint(1, trial.nodes))
-    count = trial.recoveries_so_far()
+    count = trial.warm_up()
     trial.drop_at_holder()
     trial.until_recovered(count)
 
 
 def kill_holder(trial: Trial) -> None:
-    trial.hops(trial.rng.randint(1, trial.nodes))
-    count = trial.recoveries_so_far()
+    count = trial.warm_up()
     trial.cluster.kill(trial.catch_holder())
     trial.until_recovered(count)
 
 
 def terminate_holder(trial: Trial) -> None:
-    trial.hops(trial.rng.randint(1, trial.nodes))
-    count = trial.recoveries_so_far()
+    count = trial.warm_up()
     pos = trial.catch_holder()
     trial.cluster.terminate(pos)  # pending while stopped: the handler runs on SIGCONT
     trial.cluster.resume(pos)
@@ -57,8 +54,7 @@ def terminate_holder(trial: Trial) -> None:
 
 
 def kill_in_flight(trial: Trial) -> None:
-    trial.hops(trial.rng.randint(1, trial.nodes))
-    count = trial.recoveries_so_far()
+    count = trial.warm_up()
     sender = trial.catch_holder()
     receiver = trial.next_right(sender)
     trial.cluster.suspend(receiver)
@@ -86,8 +82,7 @@ def kill_random(trial: Trial, kills: int = 3) -> None:
 
 
 def kill_during_snapshot(trial: Trial) -> None:
-    trial.hops(trial.rng.randint(1, trial.nodes))
-    count = trial.recoveries_so_far()
+    count = trial.warm_up()
     victim_offset = trial.rng.randint(1, trial.nodes - 1)
 
     def kill_while_markers_fly(record: Record) -> None:
@@ -100,8 +95,7 @@ def kill_during_snapshot(trial: Trial) -> None:
 
 
 def kill_during_election(trial: Trial) -> None:
-    trial.hops(trial.rng.randint(1, trial.nodes))
-    count = trial.recoveries_so_far()
+    count = trial.warm_up()
 
     def kill_largest_after_it_sent(record: Record) -> None:
         trial.cluster.kill(record["pos"])
@@ -117,8 +111,7 @@ def kill_during_election(trial: Trial) -> None:
 
 
 def kill_leader(trial: Trial) -> None:
-    trial.hops(trial.rng.randint(1, trial.nodes))
-    count = trial.recoveries_so_far()
+    count = trial.warm_up()
     # Before regenerating (on the leader event) or after (once it passed the token).
     trigger = trial.rng.choice((LEADER, TOKEN_PASSED))
 
@@ -135,8 +128,7 @@ def kill_leader(trial: Trial) -> None:
 
 
 def pause_holder(trial: Trial) -> None:
-    trial.hops(trial.rng.randint(1, trial.nodes))
-    count = trial.recoveries_so_far()
+    count = trial.warm_up()
     pos = trial.catch_holder()  # SIGSTOP, past the detection timeout: the ring moves on
     trial.keep_alive_until(lambda: trial.cluster.nodes[pos].bypassed
                            and any(r.ok for r in trial.recoveries_after(count)),
@@ -153,8 +145,7 @@ def pause_holder(trial: Trial) -> None:
 
 
 def duplicate_token(trial: Trial) -> None:
-    trial.hops(trial.rng.randint(1, trial.nodes))
-    count = trial.recoveries_so_far()
+    count = trial.warm_up()
     holders = trial.view.holders()
     pos = trial.random_position(exclude=tuple(holders))
     trial.note_fault(pos, "inject_token")
@@ -285,8 +276,7 @@ def kill_next(trial: Trial) -> None:
     and passes it once the restarted node is wired in: nothing is lost. If its hold
     timer fires first, the write fails (EPIPE, ``message_lost``). If the death is
     hidden (``--hidden-death``), the write succeeds into a socket nobody will read."""
-    trial.hops(trial.rng.randint(1, trial.nodes))
-    count = trial.recoveries_so_far()
+    count = trial.warm_up()
     holder = trial.catch_holder()
     while trial.next_right(holder) == 0:
         # p0 is spared: it was forked first, so no sibling inherited its pipe ends

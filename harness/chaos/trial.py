@@ -123,6 +123,13 @@ class Trial:
         finally:
             self.history.unsubscribe(count_hop)
 
+    def warm_up(self) -> int:
+        """Let the token make a seeded random number of hops (1..N), so the fault
+        lands at a replayable but varied place; return the recoveries so far (the
+        mark ``until_recovered`` and ``settle`` count from)."""
+        self.hops(self.rng.randint(1, self.nodes))
+        return self.recoveries_so_far()
+
     def recoveries_so_far(self) -> int:
         return len(self.pipeline.recoveries)
 
