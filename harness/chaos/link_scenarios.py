@@ -47,12 +47,18 @@ def lossy_link(trial: Trial) -> None:
     candidates cost retries. Lifted once the link has lost a token."""
     count = trial.warm_up()
     pos = trial.random_position()
-    mark = len(trial.history.records)
-    trial.set_link_fault(pos, loss=trial.rng.uniform(0.3, 0.7))
-    trial.keep_alive_until(lambda: trial.seen(_token_event(MESSAGE_LOST_BY_LINK, pos), mark),
-                           what="the lossy link to lose a token")
+    _until_it_hits_the_token(trial, pos, MESSAGE_LOST_BY_LINK, "the lossy link to lose a token",
+                             loss=trial.rng.uniform(0.3, 0.7))
     _lift_later(trial, trial.rng.uniform(0.2, 0.6), pos)
     trial.audit(count)
+
+
+def _until_it_hits_the_token(trial: Trial, pos: int, kind: str, what: str, **fault) -> None:
+    """Set ``fault`` on the link from ``pos`` and keep the ring alive until the link
+    does it to the token (a ``kind`` record for a token on that link)."""
+    mark = len(trial.history.records)
+    trial.set_link_fault(pos, **fault)
+    trial.keep_alive_until(lambda: trial.seen(_token_event(kind, pos), mark), what=what)
 
 
 def _lift_later(trial: Trial, seconds: float, pos: int) -> None:
@@ -70,10 +76,8 @@ def blackhole_link(trial: Trial) -> None:
     its process dead, so it is not restarted. Lifted after a while; then recovery."""
     count = trial.warm_up()
     pos = trial.random_position()
-    mark = len(trial.history.records)
-    trial.set_link_fault(pos, blackhole=True)
-    trial.keep_alive_until(lambda: trial.seen(_token_event(MESSAGE_LOST_BY_LINK, pos), mark),
-                           what="the blackhole to swallow the token")
+    _until_it_hits_the_token(trial, pos, MESSAGE_LOST_BY_LINK,
+                             "the blackhole to swallow the token", blackhole=True)
     _lift_later(trial, trial.rng.uniform(0.3, 0.8), pos)
     trial.until_recovered(count)
     trial.audit(count)
@@ -155,10 +159,8 @@ def duplicating_link(trial: Trial) -> None:
     (never two leaders), a duplicated marker is a late one."""
     count = trial.warm_up()
     pos = trial.random_position()
-    mark = len(trial.history.records)
-    trial.set_link_fault(pos, duplicate=trial.rng.uniform(0.3, 0.8))
-    trial.keep_alive_until(lambda: trial.seen(_token_event(MESSAGE_DUPLICATED, pos), mark),
-                           what="the link to duplicate the token")
+    _until_it_hits_the_token(trial, pos, MESSAGE_DUPLICATED, "the link to duplicate the token",
+                             duplicate=trial.rng.uniform(0.3, 0.8))
     trial.clear_link_fault(pos)
     trial.audit(count)
 
