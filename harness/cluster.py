@@ -706,7 +706,9 @@ def _exits_within(node: NodeHandle, timeout_s: float) -> bool:
         node.process.join(timeout_s)
         return node.process.exitcode is not None
     try:
-        return bool(select.select([pidfd], [], [], timeout_s)[0])
+        waiter = select.poll()  # not select(): a ring of thousands has pidfds past 1023
+        waiter.register(pidfd, select.POLLIN)
+        return bool(waiter.poll(timeout_s * 1000))
     finally:
         if pidfd != node.pidfd:
             os.close(pidfd)

@@ -1,6 +1,7 @@
 """Claims about a real ring: real processes, real signals, real pipes, real EOFs."""
 from __future__ import annotations
 
+import os
 import random
 
 import psutil
@@ -188,3 +189,24 @@ def test_an_exception_inside_the_cluster_leaves_no_process_behind():
     assert not any(psutil.pid_exists(pid) and psutil.Process(pid).status() != "zombie"
                    for pid in pids)
     assert all(node.exitcodes for node in cluster.nodes)
+
+
+def test_a_node_is_reaped_when_the_harness_holds_descriptors_past_1023(make_ring):
+    """Given a harness holding descriptors numbered past 1023 (a ring of a thousand
+    nodes holds three thousand), when a node is SIGKILLed, then it is reaped and
+    its exit recorded: waiting on its pidfd must not use select(), which refuses
+    descriptors past 1023."""
+    padding = []
+    try:
+        while not padding or padding[-1] < 1100:
+            padding.append(os.open(os.devnull, os.O_RDONLY))
+        ring = make_ring(ids=(3, 1, 5))
+        ring.cluster.wait_until(lambda: len(ring.history.of_kind("node_started")) == 3, 30)
+        assert min(n.control.fileno() for n in ring.cluster.nodes) > 1023
+        mark = ring.mark()
+        ring.cluster.kill(1)
+        exited = ring.wait_for(_is("node_exited", pos=1), since=mark)
+        assert exited["signal"] == "SIGKILL"
+    finally:
+        for fd in padding:
+            os.close(fd)
