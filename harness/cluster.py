@@ -36,8 +36,10 @@ gone, a dead neighbour) are events in the history, never exceptions.
 """
 from __future__ import annotations
 
+import contextlib
 import gc
 import multiprocessing
+import multiprocessing.util
 import os
 import re
 import select
@@ -607,7 +609,8 @@ class Cluster:
         collecting = gc.isenabled()
         gc.disable()  # no collection in the child before it freezes what it inherited
         try:
-            process.start()
+            with _finalizers_set_aside():
+                process.start()
         finally:
             if collecting:
                 gc.enable()
@@ -685,6 +688,26 @@ class Cluster:
 
 
 _STEP = {Side.LEFT: -1, Side.RIGHT: +1}
+
+
+@contextlib.contextmanager
+def _finalizers_set_aside():
+    """Fork with multiprocessing's finalizer registry empty, then put it back.
+
+    The registry holds one finalizer per running node (each ``Popen`` closes its
+    sentinel pipe with one), and a fork child clears the registry it inherits
+    first thing: it writes to every one of those objects and copies every page
+    they sit on, so each node's private memory and start grew with the number of
+    nodes started before it. A child that inherits an empty registry clears
+    nothing of ours; the finalizer the new ``Popen`` registers lands in the empty
+    one and joins the rest afterwards."""
+    registry = multiprocessing.util._finalizer_registry
+    multiprocessing.util._finalizer_registry = {}
+    try:
+        yield
+    finally:
+        registry.update(multiprocessing.util._finalizer_registry)
+        multiprocessing.util._finalizer_registry = registry
 
 
 def _open_pidfd(pid: int) -> int | None:
