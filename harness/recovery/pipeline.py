@@ -31,6 +31,7 @@ view (view.py).
 """
 from __future__ import annotations
 
+import itertools
 import random
 import time
 from dataclasses import asdict, dataclass, field
@@ -199,14 +200,22 @@ class RecoveryPipeline:
         exits_before = self.view.exits
         sent = self.cluster.send(initiator, StartSnapshot(sid))
 
+        answered = 0  # active[:answered] have all sent their part: never rescanned
+
         def settled() -> bool:
             # A death dooms the snapshot. A node stopped for long will not answer, and
             # neither will its neighbours: their marker from its side never comes.
+            nonlocal answered
             if not sent or self.view.exits != exits_before:
                 return True
-            waiting = [p for p in active if p not in self.view.parts.get(key, {})]
+            parts = self.view.parts.get(key, {})
+            while answered < len(active) and active[answered] in parts:
+                answered += 1
+            # Called after every batch of events: stop at the first node that can
+            # still answer, so a large ring does not rescan all of itself each time.
             return all(self._cannot_answer(p) or self._cannot_answer(self.cluster.right_of(p))
-                       or self._cannot_answer(self.cluster.left_of(p)) for p in waiting)
+                       or self._cannot_answer(self.cluster.left_of(p))
+                       for p in itertools.islice(active, answered, None) if p not in parts)
 
         self.cluster.wait_until(settled, patience * self.view.phase_timeout_s() / 2)
         parts = self.view.parts.pop(key, {})
