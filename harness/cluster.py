@@ -57,7 +57,7 @@ import psutil
 
 from emulator.protocol import Side
 from emulator.runtime import task_store
-from emulator.runtime.control import NodeSpec, Rewire, Shutdown, unpack_events
+from emulator.runtime.control import EventReader, NodeSpec, Rewire, Shutdown
 from emulator.runtime.link_shim import CutLink, LinkFault, SetLinkFault
 from emulator.runtime.node_process import node_main
 
@@ -96,6 +96,7 @@ class NodeHandle:
     node_id: int
     process: multiprocessing.process.BaseProcess | None = None
     control: Connection | None = None
+    reader: EventReader | None = None  # reads what the node reports on ``control``
     _ps: psutil.Process | None = field(default=None, repr=False)
     incarnation: int = 0
     suspended: bool = False
@@ -263,10 +264,10 @@ class Cluster:
     def poll(self, timeout: float) -> int:
         """Read whatever nodes reported within ``timeout`` seconds; return how many.
 
-        One message (a node's events of one loop pass) per ready connection per
-        pass, then another pass without waiting (the selector is level-triggered),
-        a bounded number of times: ``Connection.poll(0)`` per message would build a
-        selector each time."""
+        Each ready connection is read once per pass, every message that has arrived
+        on it (``EventReader``), then another pass without waiting (the selector is
+        level-triggered), a bounded number of times: ``Connection.poll(0)`` per
+        message would build a selector each time."""
         count = 0
         gather = self._gather_until - time.monotonic()
         if gather > 0:
@@ -281,16 +282,14 @@ class Cluster:
                 conn = key.fileobj
                 if node.control is not conn:
                     continue  # reaped earlier in this pass
-                try:
-                    events = unpack_events(conn.recv_bytes())
-                except _GONE:
-                    self._reap(node)
-                    continue
+                events = node.reader.read()
                 for t_ns, kind, fields in events:
                     if kind == NODE_STARTED:
                         node.ready = True
                     self._record(node, kind, fields, t_ns)
                 count += len(events)
+                if node.reader.ended:  # its last words are recorded: now its exit
+                    self._reap(node)
             ready = self.selector.select(0)
         self._gather_until = time.monotonic() + self.gather_s if count else 0.0
         return count
@@ -623,6 +622,7 @@ class Cluster:
         multiprocessing.process._children.discard(process)
         node.process = process
         node.control = harness_end
+        node.reader = EventReader(harness_end)
         node.pid = process.pid
         node.ps = None  # made when first needed (NodeHandle.ps)
         if self.config.start_method == "forkserver":
@@ -646,6 +646,7 @@ class Cluster:
         self.selector.unregister(node.control)
         node.control.close()
         node.control = None
+        node.reader = None
         process = node.process
         if not _exits_within(node, 5.0):  # closed its control but lingers: make sure
             node.killed_by_harness = True
