@@ -14,9 +14,11 @@ section 5): links are made as the nodes are launched, so at most two ends wait
 to be handed out; nothing per launch walks every node (the child closes what it
 inherited with a few ``close_range`` calls, and the nodes are not left in
 multiprocessing's list of children, which ``Process.start()`` polls one
-``waitpid`` each); and the harness keeps three descriptors per running node (its
-control end and multiprocessing's sentinel pair), opening a pidfd only for the
-moment it signals or reaps.
+``waitpid`` each); a child touches nothing it inherited per node (each page it
+writes to becomes its own copy, so its memory would grow with N): it is forked
+with multiprocessing's finalizer registry set aside; and the harness keeps three
+descriptors per running node (its control end and multiprocessing's sentinel
+pair), opening a pidfd only for the moment it signals or reaps.
 
 Signals go through psutil, after checking that the pid still belongs to the
 process we started (psutil compares creation times, so a recycled pid is never

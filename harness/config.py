@@ -27,8 +27,10 @@ DEFAULT_START_METHOD = "fork"  # correct here (see Cluster) and 10-25x cheaper t
 DESCRIPTORS_PER_NODE = 3
 MAX_DETECTOR_FLOOR_MS = 60_000.0
 DESCRIPTORS_BASE = 64
-# Memory only a node holds (USS), measured at 2848 nodes (BENCHMARKS.md, scale): 5.9 MiB.
-MEMORY_PER_NODE_MIB = 6
+# Memory a node costs the machine: its USS after bootstrap, 3.3-3.5 MiB at 256 to
+# 4096 nodes and flat in N (BENCHMARKS.md, scale), plus what the kernel keeps per
+# process (page tables, stack, socket buffers) that USS does not count.
+MEMORY_PER_NODE_MIB = 4
 
 # Times a run can wait. A holder keeps the token at most this long (the recovery
 # pipeline's timeouts grow with the lap, so a huge hold would wait for ever).
