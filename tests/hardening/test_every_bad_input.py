@@ -109,11 +109,14 @@ def test_diagram_refuses_what_is_not_a_trace(tmp_path, capsys, content, says):
 # --- Ctrl-C ----------------------------------------------------------------------------------
 
 
-def _interrupted(process, ready) -> None:
-    """Once ``ready()`` shows the command at work, Ctrl-C it: 130, no traceback."""
+def _interrupted(process, ready, nudge=None) -> None:
+    """Once ``ready()`` shows the command at work, Ctrl-C it: 130, no traceback.
+    ``nudge()``, if given, runs just after the signal is sent."""
     try:
         wait_for(ready, what="the command at work")
         process.send_signal(signal.SIGINT)
+        if nudge is not None:
+            nudge()
     finally:
         completed = finish(process, timeout=60)
     assert completed.returncode == 130, (completed.returncode, completed.stderr)
@@ -145,10 +148,21 @@ def test_ctrl_c_during_diagram_exits_130(tmp_path):
     os.mkfifo(fifo)
     process = start("diagram", fifo, "--out", tmp_path / "x.svg")
     writer = open(fifo, "w")  # returns once diagram has opened the FIFO to read it
+
+    def blank_line() -> None:
+        # A signal that lands after Python last checked for one but before read()
+        # blocks interrupts nothing: Python sees it once the read returns. A blank
+        # line (which a trace may hold) makes it return; gone already is fine.
+        try:
+            writer.write("\n")
+            writer.flush()
+        except BrokenPipeError:
+            pass
+
     try:
         writer.write(json.dumps({"format": "ringemu-trace", "version": 2}) + "\n")
         writer.flush()
-        _interrupted(process, lambda: True)
+        _interrupted(process, lambda: True, nudge=blank_line)
     finally:
         try:
             writer.close()
