@@ -170,9 +170,18 @@ _DESCRIPTIONS: dict[str, Callable[[Record], str]] = {
                                 f"the {r['by']} that it was deposed (epoch {r['epoch']})",
     SUPERVISOR_GAVE_UP: lambda r: f"supervisor gave up on {_node(r)} after "
                                     f"{r['restarts']} restarts in {r['window_s']} s",
-    RECOVERED: lambda r: f"recovered ({r['cause']}) in {r['total_ms']:.1f} ms: a new "
-                           f"token of epoch {r['epoch']} completed a lap",
+    RECOVERED: lambda r: _recovered(r),
 }
+
+
+def _recovered(r: Record) -> str:
+    said = f"recovered ({r['cause']}) in {r['total_ms']:.1f} ms: "
+    if r["rounds"]:
+        return said + f"a new token of epoch {r['epoch']} completed a lap"
+    # No election: the snapshot found the one token there was (a suspicion it
+    # cleared, or a death that did not take the token with it).
+    return said + (f"the snapshot found the one token, epoch {r['epoch']}: nothing to "
+                   "repair" + (" (a false alarm)" if r.get("false_alarm") else ""))
 
 
 def describe(record: Record) -> str | None:

@@ -9,6 +9,7 @@ import pytest
 
 from emulator.protocol import DropToken
 from harness.chaos.trial import Trial
+from harness.history import describe
 
 pytestmark = pytest.mark.real
 
@@ -210,3 +211,22 @@ def test_a_node_is_reaped_when_the_harness_holds_descriptors_past_1023(make_ring
     finally:
         for fd in padding:
             os.close(fd)
+
+
+def test_a_death_that_spares_the_token_is_narrated_as_nothing_to_repair(make_ring):
+    """Given a circulating token, when a node that does not hold it is SIGKILLed,
+    then the death's snapshot finds the one token, no election runs, and the
+    narrator says so (not that a new token completed a lap)."""
+    ring = make_ring(ids=(3, 1, 5, 2, 4, 6), hold_ms=40)
+    assert ring.pipeline.recover("bootstrap").ok
+    holder = Trial(ring, random.Random(1)).catch_holder()  # the token stays where it is
+    victim = (holder + 3) % 6
+    ring.cluster.kill(victim)
+    ring.cluster.resume(holder)
+    assert ring.pipeline.run_until(
+        lambda: any(r.cause == "death" for r in ring.pipeline.recoveries), 60)
+    recovery = next(r for r in ring.pipeline.recoveries if r.cause == "death")
+    assert recovery.ok and recovery.snapshot_tokens == 1 and not recovery.rounds
+    said = describe(ring.wait_for(_is("recovered", cause="death"), what="the recovery"))
+    assert "the snapshot found the one token" in said and "nothing to repair" in said
+    assert "new token" not in said and "false alarm" not in said
