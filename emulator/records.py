@@ -30,7 +30,7 @@ NODE_CRASHED = "node_crashed"        # error: the exception that is about to end
 PERSIST_EPOCH = "persist_epoch"      # epoch (simulator/explorer: the epoch file write)
 
 # --- links (runtime and protocol) ---------------------------------------------
-LINK_DOWN = "link_down"              # side: EOF on that link
+LINK_DOWN = "link_down"              # side, cause: eof | send_failed | never_wired | cut
 LINK_RETIRED = "link_retired"        # side: EOF on a link already replaced
 REWIRED = "rewired"                  # side: a new link was handed over
 BAD_FRAME = "bad_frame"              # side, reason

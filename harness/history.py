@@ -11,6 +11,7 @@ from __future__ import annotations
 import sys
 from typing import Callable, TextIO
 
+from emulator.protocol.messages import CUT, EOF, NEVER_WIRED, SEND_FAILED
 from emulator.records import (
     Record,
     BAD_FRAME, BYPASSED, ELECTION_ROUND, FAULT, LEADER, LEADER_CONFLICT, LINK_DOWN,
@@ -145,7 +146,8 @@ _DESCRIPTIONS: dict[str, Callable[[Record], str]] = {
                              + (r["signal"] if "signal" in r else f"status {r['exitcode']}"),
     NODE_STOPPING: lambda r: f"{_node(r)} is stopping ({r['reason']})",
     RESTARTED: lambda r: f"{_node(r)} restarted (incarnation {r['incarnation']})",
-    LINK_DOWN: lambda r: f"{_node(r)} sees its {r['side']} link down (EOF)",
+    LINK_DOWN: lambda r: f"{_node(r)} sees its {r['side']} link down "
+                           + _LINK_DOWN_WHY.get(r.get("cause", EOF), ""),
     BYPASSED: lambda r: f"{_node(r)} bypassed: node {r['left_pos']} now links to "
                           f"node {r['right_pos']}",
     REJOINED: lambda r: f"{_node(r)} rejoined the ring",
@@ -171,6 +173,14 @@ _DESCRIPTIONS: dict[str, Callable[[Record], str]] = {
     SUPERVISOR_GAVE_UP: lambda r: f"supervisor gave up on {_node(r)} after "
                                     f"{r['restarts']} restarts in {r['window_s']} s",
     RECOVERED: lambda r: _recovered(r),
+}
+
+
+_LINK_DOWN_WHY = {
+    EOF: "(EOF)",
+    SEND_FAILED: "(EPIPE: nobody reads the other end)",
+    NEVER_WIRED: "(it started without one: that neighbour is down)",
+    CUT: "(the harness cut it)",
 }
 
 

@@ -218,9 +218,23 @@ class TimerFired:
     name: str
 
 
+# Why a node's link on one side went down (LinkDown.cause, the link_down record's
+# ``cause``): only EOF is the kernel telling it the other end closed.
+EOF = "eof"                  # a read hit end-of-file (or a reset): the other end is closed
+SEND_FAILED = "send_failed"  # a write was refused (EPIPE): nobody reads the other end
+NEVER_WIRED = "never_wired"  # started without a link on that side (its neighbour was down)
+CUT = "cut"                  # the harness cut this end (a link fault)
+LINK_DOWN_CAUSES = (EOF, SEND_FAILED, NEVER_WIRED, CUT)
+
+
 @dataclass(frozen=True, slots=True)
 class LinkDown:
     side: Side
+    cause: str = EOF
+
+    def __post_init__(self) -> None:
+        if self.cause not in LINK_DOWN_CAUSES:
+            raise ValueError(f"link down cause {self.cause!r}; one of {LINK_DOWN_CAUSES}")
 
 
 @dataclass(frozen=True, slots=True)

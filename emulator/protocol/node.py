@@ -62,7 +62,8 @@ class NodeProtocol:
                     return work
             return self.token.on_hold_expired()
         if isinstance(event, LinkDown):
-            outputs: list[Output] = [Report(LINK_DOWN, {"side": event.side.value})]
+            outputs: list[Output] = [Report(LINK_DOWN, {"side": event.side.value,
+                                                        "cause": event.cause})]
             if event.side is Side.RIGHT:
                 outputs += self.token.on_right_link(False)
             return outputs + self.snapshot.on_link(event.side, False)

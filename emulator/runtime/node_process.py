@@ -44,6 +44,7 @@ from emulator.records import (
     TOKEN_PASSED, TOKEN_RECEIVED,
 )
 
+from ..protocol.messages import CUT, EOF, NEVER_WIRED, SEND_FAILED
 from ..protocol import (
     ApplyTask, ElectionMessage, Leave, LinkDown, LinkUp, NodeProtocol, PersistEpoch, Received, Report,
     Send, SendFailed, SetTimer, Side, StartElection, TaskResult, TimerFired,
@@ -172,7 +173,7 @@ class NodeRuntime:
             if conn is not None:
                 self._attach(side, conn)
             else:
-                self._feed(LinkDown(side))
+                self._feed(LinkDown(side, NEVER_WIRED))
 
     # --- the loop ------------------------------------------------------------
 
@@ -291,7 +292,7 @@ class NodeRuntime:
             self.links[side] = None
             if self.shims is not None:
                 self.shims.lose_held(side, "link_closed")
-            self._feed(LinkDown(side))
+            self._feed(LinkDown(side, EOF))
         else:
             self._emit(LINK_RETIRED, {"side": side.value})
 
@@ -316,7 +317,7 @@ class NodeRuntime:
             # a live socket whose reader dies later, which is a silent loss).
             self.links[side] = None
             self._detach(conn)
-            self._feed(LinkDown(side))
+            self._feed(LinkDown(side, SEND_FAILED))
             self._feed(SendFailed(side, message))
             return
         self.sent[kind] += 1
@@ -361,13 +362,13 @@ class NodeRuntime:
             if conn is not None:
                 self.links[side] = None
                 self._detach(conn)
-                self._feed(LinkDown(side))
+                self._feed(LinkDown(side, CUT))
         else:
             was_cut = side in self.shims.shims and self.shims.shims[side].fault.cut_out
             self.shims.set(command)
             if command.fault.cut_out and not was_cut:
                 self._emit(LINK_SEVERED, {"side": side.value, "one_way": True})
-                self._feed(LinkDown(side))
+                self._feed(LinkDown(side, CUT))
             elif was_cut and not command.fault.cut_out:
                 self._emit(LINK_RESTORED, {"side": side.value})
                 if self.links[side] is not None:

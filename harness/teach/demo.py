@@ -30,6 +30,7 @@ import time
 from typing import Callable, TextIO
 
 from emulator.protocol.algorithms import TITLES
+from emulator.protocol.messages import SEND_FAILED
 from emulator.records import (
     Record,
     BYPASSED, CANDIDATE, CANDIDATE_FORWARDED, CANDIDATE_SWALLOWED, ELECTED, ELECTION_ROUND,
@@ -343,11 +344,17 @@ class Demo:
     def tell_eof_and_reap(self, mark: int, fault: Record, pid: int, left: int,
                           right: int) -> None:
         for r in self.since(mark, LINK_DOWN):
-            if r["pos"] in (left, right):
-                self.say(f"{(r['t_ns'] - fault['t_ns']) / 1e6:.2f} ms later "
-                         f"{self.node(r['pos'])} reads end-of-file on its {r['side']} link: "
-                         "the kernel closed the dead process's end of the pipe, and nobody "
-                         "else holds a copy of it.", 1.2)
+            if r["pos"] not in (left, right):
+                continue
+            later = f"{(r['t_ns'] - fault['t_ns']) / 1e6:.2f} ms later {self.node(r['pos'])}"
+            if r.get("cause") == SEND_FAILED:  # it wrote before it read: the same news
+                self.say(f"{later} fails to write on its {r['side']} link (EPIPE): the "
+                         "kernel closed the dead process's end of the pipe, so nobody can "
+                         "read what it sends.", 1.2)
+            else:
+                self.say(f"{later} reads end-of-file on its {r['side']} link: the kernel "
+                         "closed the dead process's end of the pipe, and nobody else holds "
+                         "a copy of it.", 1.2)
                 self.at(r)
         exited = self.first(mark, lambda r: r["kind"] == NODE_EXITED and r["pid"] == pid)
         if exited is not None:

@@ -25,6 +25,7 @@ import math
 
 from tabulate import tabulate
 
+from emulator.protocol.messages import SEND_FAILED
 from emulator.records import (
     FAULT, LINK_DOWN, LINK_RETIRED, NODE_EXITED, NODE_STOPPING, RECOVERED, REJOINED,
     RESTARTED, RING_STOPPING, SNAPSHOT_STARTED, Record,
@@ -76,6 +77,14 @@ def _next_fault_on(fault: Record, faults: list[Record]) -> float:
                  and f["pid"] == fault["pid"]), math.inf)
 
 
+def _how(link_record: Record) -> str:
+    if link_record["kind"] == LINK_RETIRED:
+        return " (old link)"
+    if link_record.get("cause") == SEND_FAILED:
+        return " (EPIPE: it wrote first)"
+    return ""
+
+
 def _death(fault: Record, ordered: list[Record], faults: list[Record], n: int,
            stopping: float) -> list[str]:
     t, pos, pid = fault["t_ns"], fault["pos"], fault["pid"]
@@ -86,9 +95,7 @@ def _death(fault: Record, ordered: list[Record], faults: list[Record], n: int,
         if (t <= r["t_ns"] < min(stopping, t + 5e9) and r["kind"] in (LINK_DOWN, LINK_RETIRED)
                 and neighbours.get(r["pos"]) == r.get("side")):
             seen.setdefault(r["pos"], r)
-    eof_text = ", ".join(f"p{p} {_ms(r, t)}" + (" (old link)" if r["kind"] == LINK_RETIRED
-                                                 else "")
-                         for p, r in sorted(seen.items())) or "none"
+    eof_text = ", ".join(f"p{p} {_ms(r, t)}" + _how(r) for p, r in sorted(seen.items())) or "none"
     exited = _first(ordered, t, math.inf, lambda r: r["kind"] == NODE_EXITED
                     and r["pid"] == pid)
     exit_text = "-"

@@ -130,7 +130,8 @@ def test_a_cut_link_is_eof_at_both_ends_and_a_heal_wires_a_new_pipe(make_ring):
     link = ring.cluster.cut_link(1, Side.RIGHT)
     assert link == (1, 2) and ring.cluster.arcs() == [[2, 3, 4, 0, 1]]
     ring.wait_for(_is("link_severed", pos=1, side="right", one_way=False), since=mark)
-    ring.wait_for(_is("link_down", pos=2, side="left"), since=mark)
+    ring.wait_for(_is("link_down", pos=1, side="right", cause="cut"), since=mark)
+    ring.wait_for(_is("link_down", pos=2, side="left", cause="eof"), since=mark)
     blocked = ring.wait_for(_is("token_blocked", pos=1), since=mark)
     ring.cluster.heal_link(*link)
     ring.wait_for(_is("rewired", pos=1, side="right"), since=mark)
@@ -146,6 +147,7 @@ def test_a_one_way_cut_refuses_sends_and_leaves_the_other_direction(make_ring):
     mark = ring.mark()
     ring.cluster.set_link_fault(1, Side.RIGHT, LinkFault(cut_out=True), seed=1)
     ring.wait_for(_is("link_severed", pos=1, side="right", one_way=True), since=mark)
+    ring.wait_for(_is("link_down", pos=1, side="right", cause="cut"), since=mark)
     ring.wait_for(_is("token_blocked", pos=1), since=mark)
     sid = _snapshot_at(ring, 3, 1006)
     ring.wait_for(_is("marker_received", pos=1, side="right", sid=sid), since=mark)

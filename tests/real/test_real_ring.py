@@ -53,6 +53,7 @@ def test_sigkill_is_seen_as_eof_by_both_neighbours_at_once(make_ring, start_meth
     right = ring.wait_for(_is("link_down", pos=3, side="left"), since=mark)
     for seen in (left, right):
         assert 0 <= (seen["t_ns"] - fault["t_ns"]) / 1e6 < 100
+        assert seen["cause"] == "eof"  # no token yet: nobody wrote, both read EOF
     exited = ring.wait_for(_is("node_exited", pos=2), since=mark)
     assert exited["signal"] == "SIGKILL"
 
@@ -102,7 +103,13 @@ def test_killing_the_holder_is_detected_and_a_higher_epoch_token_circulates(make
     died = ring.wait_for(_is("node_exited", pos=holder["pos"]), since=mark, what="the exit")
     started = ring.wait_for(_is("snapshot_started"), since=mark, what="a snapshot")
     assert started["t_ns"] >= died["t_ns"]
-    ring.wait_for(_is("restarted", pos=holder["pos"]), since=mark, what="the supervisor")
+    restarted = ring.wait_for(_is("restarted", pos=holder["pos"]), since=mark,
+                              what="the supervisor")
+    # It starts with no link at all (its neighbours are spliced together): that is
+    # not an EOF, and its records say so.
+    for side in ("left", "right"):
+        ring.wait_for(_is("link_down", pos=holder["pos"], pid=restarted["pid"], side=side,
+                          cause="never_wired"), since=mark, what=f"its {side} link unwired")
     # The replacement was started outside the ring; it rejoins once it runs.
     assert ring.pipeline.run_until(lambda: not any(n.bypassed for n in ring.cluster.nodes), 30)
     for pos in range(5):

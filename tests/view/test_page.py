@@ -351,3 +351,27 @@ def test_the_page_loads_nothing_from_anywhere(browser, pages):
         "return performance.getEntriesByType('resource').map(e => e.name)")
     assert fetched == []
     assert console_errors(browser) == []
+
+
+def test_a_replacement_s_links_show_why_they_are_down(browser, tmp_path, screenshots):
+    """Given a fresh kill-holder run, when the cursor is just after the replacement
+    started (outside the ring, with no links yet), then its panel says its links
+    are down because it started without them, not that it read EOF."""
+    trace, page = tmp_path / "kill.jsonl", tmp_path / "kill.html"
+    done = ringemu("trace", "--scenario", "kill-holder", "--nodes", "5", "--seed", "3",
+                   "--out", str(tmp_path / "kill.svg"), "--trace", str(trace),
+                   "--view", str(page))
+    assert done.returncode == 0, done.stderr
+    records = records_of(trace)
+    _, _, restarted = the_kill(records)
+    unwired = [r for r in records if r["kind"] == "link_down" and r["pid"] == restarted["pid"]]
+    assert {r["cause"] for r in unwired} == {"never_wired"}
+    instant = max(r["t_ns"] for r in unwired) + 1000
+    open_page(browser, page, f"t={ms_since_start(records, instant):.6f}")
+    node(browser, restarted["pos"]).find_element("css selector", "circle.body").click()
+    panel = browser.find_element("id", "nodepanel")
+    wait_until(browser, lambda: panel.is_displayed(), "the node panel")
+    links = panel.find_element("css selector", "td[data-field='links']").text
+    assert links == "left DOWN (started without it), right DOWN (started without it)"
+    browser.save_screenshot(str(screenshots / "view-unwired.png"))
+    assert console_errors(browser) == []

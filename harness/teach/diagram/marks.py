@@ -10,6 +10,7 @@ import math
 from html import escape
 
 from emulator import records as kinds
+from emulator.protocol.messages import EOF
 
 from .analysis import Record, is_kill, is_resume, is_stop
 from .canvas import COLOURS, Canvas
@@ -97,6 +98,10 @@ def _fault(c: Canvas, r: Record, x: float, y: float) -> None:
 def _link_down(c: Canvas, r: Record, x: float, y: float) -> None:
     if r["t_ns"] >= c.shutdown_ns:
         return  # the orderly end of the run: every link closes, not news
+    if r.get("cause", EOF) != EOF:
+        # Not an EOF: a node started without that link, a cut (drawn as the fault's
+        # line), or a refused write (drawn as "send failed" by its message_lost).
+        return
     # link_retired: EOF on a link already replaced (the new one came first)
     up = r.get("side") == "left"   # the left neighbour is the row above
     c.add(_group(r, eof_symbol(x, y, up)))

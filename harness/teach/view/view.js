@@ -5,6 +5,10 @@
 // space-time diagram with a cursor, and drives the controls. No network.
 (function () {
   "use strict";
+  // A link's state for the details panel: up, or down and why (link_down's cause).
+  const LINK_DOWN_WHY = { eof: "EOF", send_failed: "EPIPE", cut: "cut by the harness",
+                          never_wired: "started without it" };
+  const linkState = (down) => (down ? `DOWN (${LINK_DOWN_WHY[down] || down})` : "up");
   const D = JSON.parse(document.getElementById("rundata").textContent);
   const N = D.nodes;
   const EV = D.events;                       // [t, pos, kind index, pid, id, extra|0]
@@ -125,7 +129,10 @@
     } else if (k === K.RESUMED) { if (n.life === "stopped") n.life = "up"; }
     else if (k === K.BYPASSED) n.bypassed = true;
     else if (k === K.REJOINED) n.bypassed = false;
-    else if (k === K.LINK_DOWN) { if (x.side === "left") n.downL = true; else n.downR = true; }
+    else if (k === K.LINK_DOWN) {  // the cause, not just "down": only eof is an EOF
+      const cause = x.cause || "eof";
+      if (x.side === "left") n.downL = cause; else n.downR = cause;
+    }
     else if (k === K.REWIRED) { if (x.side === "left") n.downL = false; else n.downR = false; }
     else if (k === K.ELECTION_START) seeRound(x.round);
     else if (k === K.CANDIDATE) { seeRound(x.round); n.role = "candidate"; }
@@ -941,7 +948,7 @@
       ["fence (highest epoch or round seen)", n.fence],
       ["holds", holds.length ? holds.map((h) => `token e${h.epoch}` + (h.stale >= 0 && h.stale <= view.t ? " (stale)" : "")).join(", ") : "no token"],
       ["leader known", n.leader ?? "-"], ["bypassed", n.bypassed ? "yes" : "no"],
-      ["links", `left ${n.downL ? "DOWN (EOF)" : "up"}, right ${n.downR ? "DOWN (EOF)" : "up"}`],
+      ["links", `left ${linkState(n.downL)}, right ${linkState(n.downR)}`],
       ["snapshot", n.snap ? `recording (${n.snap})` : n.lastSnap ? `last part (${n.lastSnap.sid}): ${n.lastSnap.tokens} token(s)` : "-"],
     ];
     panel.innerHTML = `<h2>p${p} · id ${ids[p]} <button data-act="hl">${view.highlight.has(p) ? "unhighlight" : "highlight"}</button> ` +
