@@ -77,6 +77,8 @@ class ScenarioError(RuntimeError):
 class Trial:
     ring: Ring
     rng: random.Random
+    # Actions ``after`` has scheduled, each a check that runs it once it is due.
+    _timed: list[Callable[[], None]] = field(default_factory=list, repr=False)
 
     @property
     def cluster(self):
@@ -102,12 +104,21 @@ class Trial:
 
     def keep_alive_until(self, done: Callable[[], bool], timeout_s: float = DEADLINE_S,
                          what: str = "the condition") -> None:
-        if not self.pipeline.run_until(done, timeout_s):
+        if not self._keep_alive(done, timeout_s):
             raise ScenarioError(f"gave up waiting for {what} after {timeout_s} s")
 
     def keep_alive_for(self, seconds: float) -> None:
         end = time.monotonic() + seconds
-        self.pipeline.run_until(lambda: time.monotonic() >= end, seconds + 1)
+        self._keep_alive(lambda: time.monotonic() >= end, seconds + 1)
+
+    def _keep_alive(self, done: Callable[[], bool], timeout_s: float) -> bool:
+        """The pipeline's watch loop until ``done()``, running ``after``'s due actions."""
+        def due_then_done() -> bool:
+            for run_if_due in list(self._timed):
+                run_if_due()
+            return done()
+
+        return self.pipeline.run_until(due_then_done, timeout_s)
 
     def hops(self, count: int) -> None:
         """Let the token make ``count`` more hops."""
@@ -227,16 +238,22 @@ class Trial:
         self.cluster.heal_all()
 
     def after(self, seconds: float, action: Callable[[], None]) -> None:
-        """Run ``action`` at the first record seen once ``seconds`` have passed (records
-        flow all the time: hops, markers, the pipeline's own notes), even while the
-        pipeline is busy recovering inside a wait."""
+        """Run ``action`` once ``seconds`` have passed: at the first record seen then
+        (so even while the pipeline is busy recovering inside a wait), or when the
+        keep-alive loop next looks (within its 50 ms poll: a ring may be silent, a
+        token blocked behind a cut with the detector backed off), whichever is first."""
         due = time.monotonic() + seconds
 
-        def listener(record: Record) -> None:
-            if time.monotonic() >= due:
+        def run_if_due() -> None:
+            if time.monotonic() >= due and run_if_due in self._timed:
+                self._timed.remove(run_if_due)
                 self.history.unsubscribe(listener)
                 action()
 
+        def listener(record: Record) -> None:
+            run_if_due()
+
+        self._timed.append(run_if_due)
         self.history.subscribe(listener)
 
     def seen(self, matches: Callable[[Record], bool], since: int = 0) -> bool:

@@ -20,7 +20,11 @@ by tens of µs on a quiet machine and by a few ms when both CPUs are busy.
 
 A suspicion only ever starts a snapshot. Only a snapshot that counts 0 or 2+
 tokens starts an election, so a false alarm costs one snapshot, and it is
-counted (``Recovery.false_alarm``).
+counted (``Recovery.false_alarm``). After a false alarm the detector suspects
+half as eagerly until the token moves again (exponential backoff, as TCP's
+retransmission timer does, up to ``MAX_BACKOFF`` times): a token that waits
+behind a cut link is one the snapshot keeps finding, and without backoff it
+cost a snapshot every detection timeout for as long as the cut lasted.
 """
 from __future__ import annotations
 
@@ -33,6 +37,8 @@ DEFAULT_MIN_SIGMA_S = 0.002
 WINDOW = 256
 # Before the first gap is seen (a fresh ring, a new token): a generous guess.
 FIRST_TIMEOUT_S = 0.15
+# False alarms in a row double the suspicion timeout up to this factor (16: 4 in a row).
+MAX_BACKOFF = 16
 
 
 class SilenceDetector:
@@ -44,6 +50,7 @@ class SilenceDetector:
         self._gaps: deque[float] = deque(maxlen=window)
         self._sum = 0.0
         self._sum_squares = 0.0
+        self.backoff = 1
 
     def observe(self, gap_s: float) -> None:
         """A gap between two consecutive reported receipts of the current token."""
@@ -54,6 +61,18 @@ class SilenceDetector:
         self._gaps.append(gap_s)
         self._sum += gap_s
         self._sum_squares += gap_s * gap_s
+
+    def cleared(self) -> None:
+        """A suspicion the snapshot cleared (a false alarm): back off."""
+        self.backoff = min(self.backoff * 2, MAX_BACKOFF)
+
+    def progressed(self) -> None:
+        """The token moved: suspect as eagerly as its gaps allow again."""
+        self.backoff = 1
+
+    def suspicion_timeout_s(self) -> float:
+        """How long a silence must last to start a snapshot: the timeout, backed off."""
+        return self.timeout_s() * self.backoff
 
     def forget(self) -> None:
         """The ring changed (a new token, another size): start learning again."""
@@ -73,4 +92,5 @@ class SilenceDetector:
         count = len(self._gaps)
         mean = self._sum / count if count else None
         return {"gaps": count, "mean_ms": None if mean is None else mean * 1e3,
-                "timeout_ms": self.timeout_s() * 1e3, "floor_ms": self.floor_s * 1e3}
+                "timeout_ms": self.timeout_s() * 1e3, "floor_ms": self.floor_s * 1e3,
+                "backoff": self.backoff}

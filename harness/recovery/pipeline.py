@@ -168,6 +168,8 @@ class RecoveryPipeline:
     def _finish(self, recovery: Recovery, began_ns: int) -> Recovery:
         recovery.ended_ns = time.monotonic_ns()
         recovery.total_ms = (recovery.ended_ns - began_ns) / 1e6
+        if recovery.false_alarm:
+            self.view.detector.cleared()
         self.view.mark_progress()
         self.recoveries.append(recovery)
         # Now start the replacements (outside the ring; they rejoin once they run),
@@ -312,7 +314,7 @@ class RecoveryPipeline:
     def tick(self) -> None:
         """One turn of the watch loop: read events, supervise, recover on a death
         notice at once and on a silence past the detector's timeout."""
-        remaining = self.view.detection_timeout_s() - self.view.silent_for_s()
+        remaining = self.view.suspicion_timeout_s() - self.view.silent_for_s()
         self.cluster.poll(min(POLL_S, max(0.0, remaining)))
         deaths = self.view.deaths_since(self._deaths_seen)
         if not deaths:
@@ -321,7 +323,7 @@ class RecoveryPipeline:
             self._deaths_seen = len(self.view.deaths)
             fault = self.view.fault_before(deaths[0])
             self.recover("death", began_ns=(fault or deaths[0])["t_ns"])
-        elif self.view.silent_for_s() > self.view.detection_timeout_s():
+        elif self.view.silent_for_s() > self.view.suspicion_timeout_s():
             self.recover("silence")
 
     def run_until(self, done, timeout_s: float) -> bool:

@@ -96,6 +96,7 @@ class RingView:
         self._last_receipt_ns = now
         self._last_receipt_hop = r["hop"]
         self.last_progress_ns = now
+        self.detector.progressed()
         leader = self.leaders.get(r["epoch"])
         if leader is not None and r["pos"] == leader["pos"] and r["hop"] > 0:
             self.laps.setdefault(r["epoch"], r)
@@ -127,6 +128,10 @@ class RingView:
 
     def detection_timeout_s(self) -> float:
         return self.detector.timeout_s()
+
+    def suspicion_timeout_s(self) -> float:
+        """The silence that starts a snapshot (backed off after false alarms)."""
+        return self.detector.suspicion_timeout_s()
 
     def phase_timeout_s(self) -> float:
         return max(PHASE_TIMEOUT_FLOOR_S,

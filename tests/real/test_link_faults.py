@@ -191,3 +191,30 @@ def test_a_restarted_node_gets_its_link_fault_back(make_ring):
     ring.cluster.restart(1)
     found = ring.wait_for(_is("link_fault_set", pos=1, seed=7), since=mark)
     assert found["pid"] != old_pid and found["fault"] == {"delay_ms": 5}
+
+
+def test_a_token_blocked_behind_a_cut_is_suspected_ever_less_eagerly(make_ring):
+    """Given a token blocked behind a cut link, when the silence detector's
+    suspicions keep ending in false alarms (the snapshot finds the one token), then
+    each one doubles its suspicion timeout, up to 16x; once the link is healed and
+    the token moves, the timeout is the detector's own again."""
+    ring = _bootstrapped(make_ring, hold_ms=2.0)
+    detector = ring.view.detector
+    link = ring.cluster.cut_link(1, Side.RIGHT)
+    ring.wait_for(_is("token_blocked", pos=1))
+    seen = []
+
+    def false_alarms() -> int:
+        alarms = [r for r in ring.pipeline.recoveries if r.false_alarm]
+        if len(alarms) > len(seen):
+            seen.append(detector.backoff)  # right after each one
+        return len(alarms)
+
+    assert ring.pipeline.run_until(lambda: false_alarms() >= 6, 30)
+    assert seen == [2, 4, 8, 16, 16, 16]
+    assert detector.suspicion_timeout_s() == 16 * detector.timeout_s()
+    ring.cluster.heal_link(*link)
+    mark = ring.mark()
+    assert ring.pipeline.run_until(lambda: any(
+        r["kind"] == "token_received" for r in ring.history.records[mark:]), 30)
+    assert detector.backoff == 1
