@@ -332,7 +332,7 @@ def report_interval(nodes: int, about: int = 512) -> int:
 
 
 def start_ring(stack: ExitStack, nodes: int, every: int, start_method: str,
-               eager: bool = False) -> BenchRing:
+               eager: bool = False, quick: bool = False) -> BenchRing:
     """A real ring (hold 0, IDs ascending, all candidates), bootstrapped, warmed up
     and paused (SIGSTOP) until it is measured. ``eager``: the harness reads every
     event as it arrives instead of letting them gather (``Cluster.gather_s``)."""
@@ -342,7 +342,8 @@ def start_ring(stack: ExitStack, nodes: int, every: int, start_method: str,
     if eager:
         ring.cluster.gather_s = 0.0
     ring.bootstrap()
-    ring.hop_us(4 if every > 1 else 200)  # every node has run its loop a while
+    # Every node has run its loop a while (a sparse ring's receipt is 512 hops apart).
+    ring.hop_us((1 if quick else 4) if every > 1 else 200)
     ring.pause()
     return ring
 
@@ -399,7 +400,7 @@ def measure_placement(quick: bool, start_method: str) -> dict:
     """Blocks, each measuring every reference and then every ring (resumed for its
     window, paused again): each ratio compares numbers taken seconds apart."""
     if quick:
-        blocks, round_trips, reps, laps, ring_samples, every_hops = 2, 200, 4, 20, 6, 150
+        blocks, round_trips, reps, laps, ring_samples, every_hops = 2, 200, 4, 20, 4, 150
     else:
         blocks, round_trips, reps, laps, ring_samples, every_hops = 4, 3000, 5, 400, 10, 1500
     context = multiprocessing.get_context(start_method)
@@ -411,9 +412,10 @@ def measure_placement(quick: bool, start_method: str) -> dict:
     with ExitStack() as stack:
         rings = {}
         for n in SIZES:
-            rings[f"ring{n}"] = start_ring(stack, n, report_interval(n), start_method)
-            rings[f"every{n}"] = start_ring(stack, n, 1, start_method)
-            rings[f"eager{n}"] = start_ring(stack, n, 1, start_method, eager=True)
+            rings[f"ring{n}"] = start_ring(stack, n, report_interval(n), start_method,
+                                           quick=quick)
+            rings[f"every{n}"] = start_ring(stack, n, 1, start_method, quick=quick)
+            rings[f"eager{n}"] = start_ring(stack, n, 1, start_method, eager=True, quick=quick)
         for _ in range(blocks):
             for key, (samples, per_hop) in (
                     ("pipe", pipe_hops(round_trips, reps, context)),
