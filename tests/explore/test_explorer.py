@@ -40,8 +40,10 @@ def test_given_one_arrangement_then_its_rotations_have_the_same_state_space():
 
 
 def test_given_symmetry_then_states_shrink_and_the_verdict_stays():
-    folded = explore(3, faults=("crash",))
-    unfolded = explore(3, faults=("crash",), symmetry=False)
+    # Drops, not crashes: the same 3x fold in 1 s instead of 17 (crashes are
+    # explored folded by the tests below).
+    folded = explore(3, faults=("drop",))
+    unfolded = explore(3, faults=("drop",), symmetry=False)
     assert folded.violation is None and unfolded.violation is None
     assert unfolded.states > 2.5 * folded.states
 
