@@ -62,8 +62,8 @@ def check_claims(page: pathlib.Path, where: pathlib.Path,
     assert not failed, f"{page.name}: claims that no longer hold:\n" + "\n".join(failed)
 
 
-def test_there_are_eight_lessons_each_with_commands_claims_pictures_and_exercises():
-    assert len(PAGES) == 8
+def test_there_are_nine_lessons_each_with_commands_claims_pictures_and_exercises():
+    assert len(PAGES) == 9
     for page in PAGES:
         text = page.read_text()
         assert commands(page), page.name
