@@ -37,17 +37,26 @@ def _snapshot_at(ring, pos, counter):
     return [pos, counter]
 
 
+def _token_then_snapshot(ring, fault, held_kind, counter):
+    """Set ``fault`` on link 1 -> 2; once it holds a token (``held_kind`` at node 1),
+    node 1 records a snapshot. The held record, the snapshot's id, and node 2's
+    receipts of the marker from its left and of that token, as recorded."""
+    ring.cluster.set_link_fault(1, Side.RIGHT, fault, seed=1)
+    mark = ring.mark()
+    held = ring.wait_for(_is(held_kind, pos=1, message="Token"), since=mark)
+    sid = _snapshot_at(ring, 1, counter)
+    marker = ring.wait_for(_is("marker_received", pos=2, side="left", sid=sid), since=mark)
+    received = ring.wait_for(_is("token_received", pos=2, hop=held["hop"]), since=mark)
+    return mark, held, sid, marker, received
+
+
 def test_a_delayed_token_stays_ahead_of_the_marker_sent_after_it(make_ring):
     """Given a 300 ms delay on link 1 -> 2, when node 1 passes the token and then
     records a snapshot, then node 2 receives the token before the marker from its
     left (FIFO kept), counts it in the channel, and nothing is reported lost."""
     ring = _bootstrapped(make_ring)
-    ring.cluster.set_link_fault(1, Side.RIGHT, LinkFault(delay_ms=300), seed=1)
-    mark = ring.mark()
-    delayed = ring.wait_for(_is("message_delayed", pos=1, message="Token"), since=mark)
-    sid = _snapshot_at(ring, 1, 1001)
-    marker = ring.wait_for(_is("marker_received", pos=2, side="left", sid=sid), since=mark)
-    received = ring.wait_for(_is("token_received", pos=2, hop=delayed["hop"]), since=mark)
+    mark, delayed, sid, marker, received = _token_then_snapshot(
+        ring, LinkFault(delay_ms=300), "message_delayed", 1001)
     assert _index(ring, received) < _index(ring, marker)
     part = ring.wait_for(_is("snapshot_part", pos=2, sid=sid), since=mark)
     assert part["in_channel"] == [delayed["epoch"]]
@@ -108,13 +117,9 @@ def test_a_reordering_link_lets_a_later_marker_overtake_the_token(make_ring):
     passes the token and then records a snapshot, then node 2 gets the marker first
     and the token after it: FIFO is broken, and the cut misses the token."""
     ring = _bootstrapped(make_ring)
-    ring.cluster.set_link_fault(1, Side.RIGHT, LinkFault(reorder=1.0, reorder_ms=400,
-                                                         token_only=True), seed=1)
-    mark = ring.mark()
-    held = ring.wait_for(_is("message_reordered", pos=1, message="Token"), since=mark)
-    sid = _snapshot_at(ring, 1, 1005)
-    marker = ring.wait_for(_is("marker_received", pos=2, side="left", sid=sid), since=mark)
-    received = ring.wait_for(_is("token_received", pos=2, hop=held["hop"]), since=mark)
+    mark, _, sid, marker, received = _token_then_snapshot(
+        ring, LinkFault(reorder=1.0, reorder_ms=400, token_only=True), "message_reordered",
+        1005)
     assert _index(ring, marker) < _index(ring, received)
     parts = [ring.wait_for(_is("snapshot_part", pos=p, sid=sid), since=mark)
              for p in range(len(IDS))]
